@@ -1,0 +1,51 @@
+"""Who may see which calls, and who may do what: the one place that decides.
+
+Every list and every lookup of a call (and of what hangs off a call: recording, transcript,
+export) adds `call_filter(user)` to its query. A call outside the filter is answered 404, the
+same as a call that does not exist, so a user never learns that it exists.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from api.models import User
+from telephony.models import Agent, Call, CallAttempt, Queue
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_all_calls": frozenset({"manager", "admin"}),
+    "view_unredacted": frozenset({"manager", "admin"}),
+    "manage_users": frozenset({"admin"}),
+    "manage_lexicon": frozenset({"admin"}),
+    "view_audit": frozenset({"admin"}),
+}
+
+
+def can(user: User, permission: str) -> bool:
+    """True when the user's role grants `permission` (an unknown permission grants nothing)."""
+    return user.active and user.role in PERMISSIONS.get(permission, frozenset())
+
+
+def permissions_of(user: User) -> list[str]:
+    """Every permission the user holds, sorted."""
+    return sorted(name for name in PERMISSIONS if can(user, name))
+
+
+def call_filter(user: User) -> ColumnElement[bool]:
+    """A condition on `Call` that keeps exactly the calls this user may see.
+
+    agent: calls the agent answered, or on which the agent's phone rang (any attempt);
+    supervisor: calls of the supervisor's queues; manager and admin: every call;
+    anyone else (inactive, unknown role, agent without an agent name): none.
+    """
+    if not user.active:
+        return false()
+    if user.role in PERMISSIONS["view_all_calls"]:
+        return true()
+    if user.role == "agent" and user.agent_name:
+        agent_ids = select(Agent.id).where(Agent.name == user.agent_name).scalar_subquery()
+        rang = select(CallAttempt.call_pk).where(CallAttempt.agent_id == agent_ids)
+        return or_(Call.agent_id == agent_ids, Call.id.in_(rang))
+    if user.role == "supervisor" and user.queues:
+        return Call.queue_id.in_(select(Queue.id).where(Queue.name.in_(list(user.queues))))
+    return false()

@@ -21,18 +21,31 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from cli import db as db_commands
-    from cli import telephony as telephony_commands
+    from cli import (
+        analysis,
+        analytics,
+        api,
+        db,
+        ops,
+        pipeline,
+        reports,
+        simulator,
+        telephony,
+        transcription,
+    )
 
-    db_commands.register(cli)
-    telephony_commands.register(cli)
-    for name in ("simulator", "transcription", "pipeline", "analytics", "reports", "api", "ops"):
-        try:
-            module = __import__(f"cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cli.{name}":
-                raise
-            continue
+    for module in (
+        db,
+        telephony,
+        simulator,
+        transcription,
+        pipeline,
+        analytics,
+        analysis,
+        reports,
+        api,
+        ops,
+    ):
         module.register(cli)
 
 

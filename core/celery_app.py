@@ -8,7 +8,7 @@ from celery import Celery
 
 from core.settings import Settings
 
-TASK_MODULES = ["transcription.tasks"]
+TASK_MODULES = ["transcription.tasks", "analytics.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -18,6 +18,7 @@ from transcription.pipeline import run_transcription
 log = logging.getLogger(__name__)
 
 TRANSCRIBE = "callscope.transcribe"
+ANALYZE = "callscope.analyze"  # analytics.tasks: sent by name, analytics builds on us
 
 
 @lru_cache(maxsize=1)
@@ -44,11 +45,16 @@ def worker_engine() -> Engine:
     max_retries=5,
 )
 def transcribe(self: Task, transcript_id: int) -> str:
-    """Transcribe the recording of one transcript row (by id)."""
-    return run_transcription(
+    """Transcribe the recording of one transcript row (by id), then queue its analysis."""
+    status = run_transcription(
         transcript_id,
         session_factory=_session_factory(),
         settings=get_settings(),
         engine=worker_engine(),
         worker=self.request.hostname,
     )
+    try:
+        self.app.send_task(ANALYZE, args=[transcript_id], queue=get_settings().task_queue)
+    except Exception as exc:  # the transcript is stored; `callscope analyze --all` catches up
+        log.warning("could not queue the analysis of transcript %s: %s", transcript_id, exc)
+    return status

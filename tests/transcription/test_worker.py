@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.models import CallTheme, Flag
 from cli.models import load_all_models
 from core import migrate
 from core.db import make_engine, make_sessionmaker, session_scope
@@ -30,6 +31,9 @@ pytestmark = pytest.mark.slow
 
 # 13 golden calls: 10 reached a person; 3 have empty (44-byte) recordings and must fail clearly
 DONE, FAILED = 10, 3
+# the complaint call the second agent answered: the worker's analysis finds these themes in it
+COMPLAINT = "1795331915.1300"
+COMPLAINT_THEMES = {"repeat_repair", "escalation"}
 
 
 def base_env(db_url: str, broker: str, port: int) -> dict[str, str]:
@@ -75,6 +79,17 @@ def statuses(factory: sessionmaker[Session]) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def complaint_themes(factory: sessionmaker[Session]) -> set[str]:
+    with session_scope(factory) as session:
+        return set(
+            session.scalars(
+                select(CallTheme.theme)
+                .join(Call, Call.id == CallTheme.call_pk)
+                .where(Call.call_id == COMPLAINT)
+            )
+        )
+
+
 def run_pipeline(db_url: str, broker: str, tmp_path: Path) -> sessionmaker[Session]:
     with SimulatorThread(TRACES / "golden.ami", SimulatorOptions(port=0, speed=0)) as sim:
         env = base_env(db_url, broker, sim.port)
@@ -85,8 +100,9 @@ def run_pipeline(db_url: str, broker: str, tmp_path: Path) -> sessionmaker[Sessi
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 counts = statuses(factory)
-                if counts.get("done", 0) + counts.get("failed", 0) >= DONE + FAILED:
-                    break
+                finished = counts.get("done", 0) + counts.get("failed", 0) >= DONE + FAILED
+                if finished and complaint_themes(factory) >= COMPLAINT_THEMES:
+                    break  # transcribed, and the analysis queued after it has run
                 assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
                 time.sleep(1)
         finally:
@@ -107,6 +123,10 @@ def check(factory: sessionmaker[Session]) -> None:
             speakers = {s.speaker for s in transcript.segments}
             assert speakers == {"customer", "agent"}, transcript.call_pk
             assert transcript.attempts == 1  # each call transcribed exactly once
+        flagged = session.scalars(
+            select(Flag.rule).join(Call, Call.id == Flag.call_pk).where(Call.call_id == COMPLAINT)
+        ).all()
+        assert "theme:escalation" in flagged
 
 
 @pytest.mark.redis

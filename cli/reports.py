@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from analytics import compliance
+from analytics import compliance, reports
 from cli import common
 from core.db import session_scope
 
@@ -83,9 +83,9 @@ def compliance_cmd(
                     else common.settings().short_abandon_s
                 ),
             )
+            data = reports.compliance_overview(db_session=session, report=report)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
-    data = compliance.report_dict(report)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -97,10 +97,37 @@ def _csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     for key, value in data["settings"].items():
         out.write(f"# {key}: {'' if value is None else value}\n")
-    writer = csv.DictWriter(out, fieldnames=list(compliance.ROW_FIELDS), lineterminator="\n")
+    fields = list(data["rows"][0]) if data["rows"] else list(compliance.ROW_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(data["rows"])
     return out.getvalue()
+
+
+@report_group.command("themes")
+@click.option(
+    "--since", required=True, help="Calls started at or after (ISO 8601; no zone = --tz)."
+)
+@click.option("--until", required=True, help="Calls started before (ISO 8601; no zone = --tz).")
+@click.option("--queue", help="Only this queue.")
+@click.option("--tz", help="IANA time zone of --since/--until without a zone [default: UTC].")
+@click.option("--top-phrases", type=click.IntRange(min=0), default=5, show_default=True)
+def themes_cmd(since: str, until: str, queue: str | None, tz: str | None, top_phrases: int) -> None:
+    """Complaint themes of a period against the equally long period before it, as JSON."""
+    try:
+        zone = compliance.zone_for(tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tz") from exc
+    start, end = _when(since, "--since", zone), _when(until, "--until", zone)
+    assert start is not None and end is not None
+    with session_scope(common.session_factory()) as session:
+        try:
+            report = reports.theme_report(
+                db_session=session, since=start, until=end, queue=queue, top_phrases=top_phrases
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps(reports.theme_report_dict(report), ensure_ascii=False, indent=2))
 
 
 def register(cli: click.Group) -> None:

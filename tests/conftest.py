@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli import common as cli_common
 from cli.models import load_all_models
 from core import migrate
 from core.db import make_engine, make_sessionmaker
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACES = FIXTURES / "ami-traces"
@@ -135,3 +136,15 @@ def session_factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(settings.database_url)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI pointed at the test's database, with no settings or engine cached from before."""
+    monkeypatch.setenv("CALLSCOPE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    cli_common.engine.cache_clear()
+    yield
+    cli_common.engine().dispose()
+    get_settings.cache_clear()
+    cli_common.engine.cache_clear()

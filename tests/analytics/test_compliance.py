@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,8 +33,6 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-import cli.common
-import core.settings
 from analytics.compliance import (
     ROW_FIELDS,
     ComplianceReport,
@@ -515,18 +512,6 @@ def test_bad_arguments_are_refused(
 # --- the command -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI pointed at the test's database, with no settings or engine cached from before."""
-    monkeypatch.setenv("CALLSCOPE_DATABASE_URL", db_url)
-    core.settings.get_settings.cache_clear()
-    cli.common.engine.cache_clear()
-    yield
-    cli.common.engine().dispose()
-    core.settings.get_settings.cache_clear()
-    cli.common.engine.cache_clear()
-
-
 @pytest.mark.usefixtures("golden", "cli_env")
 def test_cli_json(settings: Settings, session_factory: sessionmaker[Session]) -> None:
     result = CliRunner().invoke(
@@ -561,12 +546,17 @@ def test_cli_json(settings: Settings, session_factory: sessionmaker[Session]) ->
     assert {"sl_answered", "sl_inclusive"} <= set(data["definitions"])
     assert len(data["rows"]) == 1
     row = data["rows"][0]
-    assert list(row) == list(ROW_FIELDS)
+    assert list(row)[: len(ROW_FIELDS)] == list(ROW_FIELDS)
+    # then the follow-ups of the same calls and, the period being bounded, its top themes
+    assert row["followups_opened"] == 0 and row["followup_on_time_rate"] is None
+    assert data["top_themes"] == []
     assert (row["group"], row["offered"], row["answered"], row["abandoned"]) == (DAY, 13, 10, 3)
     assert row["sl_inclusive"] == pytest.approx(9 / 13)
     # the same figures as the service gives
     expected = run(session_factory, settings, by="day", tz="Asia/Shanghai").rows[0]
-    assert row == {name: getattr(expected, name) for name in ROW_FIELDS}
+    assert {name: row[name] for name in ROW_FIELDS} == {
+        name: getattr(expected, name) for name in ROW_FIELDS
+    }
 
 
 @pytest.mark.usefixtures("golden", "cli_env")
@@ -585,7 +575,12 @@ def test_cli_csv(settings: Settings, session_factory: sessionmaker[Session]) -> 
     table = list(csv.DictReader(io.StringIO("\n".join(lines[len(comments) :]))))
     assert [r["group"] for r in table] == ["hotline", "sales", ""]
     hotline = table[0]
-    assert list(hotline) == list(ROW_FIELDS)
+    assert list(hotline) == [
+        *ROW_FIELDS,
+        "followups_opened",
+        "followups_on_time",
+        "followup_on_time_rate",
+    ]
     assert (hotline["offered"], hotline["short_abandoned"], hotline["abandon_rate"]) == (
         "9",
         "1",

@@ -34,6 +34,22 @@ class AnalysisOptions:
     flags: flag_rules.FlagOptions = field(default_factory=flag_rules.FlagOptions)
     followups: followups.FollowUpOptions = field(default_factory=followups.FollowUpOptions)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnalysisOptions:
+        """The options the CALLSCOPE_FLAG_* and CALLSCOPE_FOLLOWUP_* settings give."""
+        critical = tuple(t.strip() for t in settings.flag_critical_themes.split(",") if t.strip())
+        return cls(
+            flags=flag_rules.FlagOptions(
+                theme_medium_score=settings.flag_theme_medium_score,
+                theme_high_score=settings.flag_theme_high_score,
+                critical_themes=critical,
+                long_silence_s=settings.flag_long_silence_s,
+                overtalk_s=settings.flag_overtalk_s,
+                flag_failed_transcription=settings.flag_failed_transcription,
+            ),
+            followups=followups.FollowUpOptions(due_h=settings.followup_due_h),
+        )
+
 
 @dataclass(slots=True)
 class CallAnalysis:
@@ -69,7 +85,7 @@ def after_call(
     options: AnalysisOptions | None = None,
 ) -> CallAnalysis:
     """Flags and follow-ups from what is stored (the call, its themes if any, its transcript)."""
-    options = options or AnalysisOptions()
+    options = options or AnalysisOptions.from_settings(settings)
     flags = flag_rules.evaluate_call(
         db_session=db_session, call_pk=call_pk, settings=settings, options=options.flags
     )

@@ -240,9 +240,7 @@ def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
 @click.option(
     "--per-agent",
     type=click.IntRange(min=0),
-    default=sampling.DEFAULT_PER_AGENT,
-    show_default=True,
-    help="Calls sampled per agent.",
+    help="Calls sampled per agent [CALLSCOPE_REVIEW_SAMPLE_PER_AGENT, default 10].",
 )
 @click.option(
     "--seed",
@@ -251,8 +249,10 @@ def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
     help="Secret seed: the same seed gives the same sample [CALLSCOPE_REVIEW_SEED].",
 )
 @click.option("--tz", help="IANA time zone of the day [default: UTC].")
-def review_queue_build(day: str | None, per_agent: int, seed: str, tz: str | None) -> None:
+def review_queue_build(day: str | None, per_agent: int | None, seed: str, tz: str | None) -> None:
     """Build (or rebuild, identically) one day's review queue."""
+    if per_agent is None:
+        per_agent = common.settings().review_sample_per_agent
     zone = _zone(tz)
     when = _day(day, tz)
     with session_scope(common.session_factory()) as session:

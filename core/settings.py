@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -136,6 +136,41 @@ class Settings(BaseSettings):
     transcription_language: str = Field(
         "auto", description="Default language: zh, ko, en or auto. Overridable per queue."
     )
+
+    flag_theme_medium_score: float = Field(
+        1.0, gt=0, description="A complaint theme scoring at least this flags the call (medium)."
+    )
+    flag_theme_high_score: float = Field(
+        2.0, gt=0, description="A complaint theme scoring at least this is a high flag."
+    )
+    flag_critical_themes: str = Field(
+        "safety,escalation",
+        description="Comma-separated themes whose flag is critical (always-flag themes not "
+        "listed here are high).",
+    )
+    flag_long_silence_s: float = Field(
+        20.0, gt=0, description="Flag a call whose longest silence lasts at least this."
+    )
+    flag_overtalk_s: float = Field(
+        5.0, gt=0, description="Flag a call where both sides talk at once this long in all."
+    )
+    flag_failed_transcription: bool = Field(
+        True, description="Flag an answered call whose recording could not be transcribed."
+    )
+    followup_due_h: float = Field(
+        24.0, gt=0, description="Hours after the call a complaint or abandon follow-up is due."
+    )
+    review_sample_per_agent: int = Field(
+        10, ge=0, description="Answered calls sampled per agent a day for QA review."
+    )
+
+    @field_validator("flag_theme_high_score")
+    @classmethod
+    def _check_theme_scores(cls, value: float, info: ValidationInfo) -> float:
+        medium = info.data.get("flag_theme_medium_score")
+        if medium is not None and value < medium:
+            raise ValueError("must be at least CALLSCOPE_FLAG_THEME_MEDIUM_SCORE")
+        return value
 
     @field_validator("raw_event_log")
     @classmethod

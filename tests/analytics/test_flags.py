@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics import themes
 from analytics.flags import FlagOptions, evaluate_call, flags_for
 from analytics.models import Flag
+from analytics.pipeline import AnalysisOptions, after_call
 from core.db import session_scope
 from core.settings import Settings
 from telephony.models import Queue
@@ -226,3 +228,25 @@ def test_options_are_checked() -> None:
         FlagOptions(theme_medium_score=3.0, theme_high_score=2.0)
     with pytest.raises(ValueError, match="above 0"):
         FlagOptions(overtalk_s=0)
+
+
+def test_the_thresholds_are_settings(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    strict = settings.model_copy(
+        update={"flag_long_silence_s": 8.0, "flag_critical_themes": "safety", "followup_due_h": 4}
+    )
+    options = AnalysisOptions.from_settings(strict)
+    assert options.flags.long_silence_s == 8.0
+    assert options.flags.critical_themes == ("safety",)
+    assert options.followups.due_h == 4
+    with session_scope(session_factory) as session:
+        pk = customer_says(session, settings, "I need an appointment.", longest_silence_s=10.0)
+        assert after_call(db_session=session, call_pk=pk, settings=settings).flags == []
+        flagged = after_call(db_session=session, call_pk=pk, settings=strict).flags
+        assert [f.rule for f in flagged] == ["long_silence"]
+
+
+def test_inconsistent_theme_scores_are_refused() -> None:
+    with pytest.raises(ValidationError, match="MEDIUM_SCORE"):
+        Settings(flag_theme_medium_score=3.0, flag_theme_high_score=2.0)  # type: ignore[call-arg]

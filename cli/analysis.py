@@ -244,8 +244,6 @@ def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
 )
 @click.option(
     "--seed",
-    envvar="CALLSCOPE_REVIEW_SEED",
-    required=True,
     help="Secret seed: the same seed gives the same sample [CALLSCOPE_REVIEW_SEED].",
 )
 @click.option("--tz", help="IANA time zone of the day [default: UTC].")

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     review_sample_per_agent: int = Field(
         10, ge=0, description="Answered calls sampled per agent a day for QA review."
     )
+    review_seed: str = Field(
+        "",
+        description="Secret seed of the daily QA sample: the same seed draws the same calls; "
+        "agents must not know it. Required to build review queues.",
+    )
 
     @field_validator("flag_theme_high_score")
     @classmethod

@@ -135,6 +135,7 @@ def test_review_queue_build_is_reproducible(
         summary.startswith("5 calls to review on 2026-11-22: 4 sampled, 1 flagged")
     )
     monkeypatch.setenv("CALLSCOPE_REVIEW_SEED", "s")
+    core.settings.get_settings.cache_clear()
     second = run(callscope, "review-queue", "build", "--day", "2026-11-22", "--per-agent", "1")
     assert second.output == first.output
     shown = run(callscope, "review-queue", "show", "--day", "2026-11-22").output

@@ -247,8 +247,13 @@ def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
     help="Secret seed: the same seed gives the same sample [CALLSCOPE_REVIEW_SEED].",
 )
 @click.option("--tz", help="IANA time zone of the day [default: UTC].")
-def review_queue_build(day: str | None, per_agent: int | None, seed: str, tz: str | None) -> None:
+def review_queue_build(
+    day: str | None, per_agent: int | None, seed: str | None, tz: str | None
+) -> None:
     """Build (or rebuild, identically) one day's review queue."""
+    seed = seed or common.settings().review_seed
+    if not seed:
+        raise click.UsageError("set CALLSCOPE_REVIEW_SEED (a secret) or pass --seed")
     if per_agent is None:
         per_agent = common.settings().review_sample_per_agent
     zone = _zone(tz)

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics import followups, sampling, themes
-from analytics.compliance import zone_for
 from analytics.models import ReviewQueueItem
 from analytics.pipeline import (
     CallAnalysis,
@@ -216,10 +215,7 @@ def _day(value: str | None, tz: str | None) -> date:
 
 
 def _zone(tz: str | None) -> ZoneInfo:
-    try:
-        return zone_for(tz)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tz") from exc
+    return common.zone(tz)
 
 
 def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
@@ -246,7 +242,7 @@ def _print_queue(session: Session, items: Sequence[ReviewQueueItem]) -> None:
     "--seed",
     help="Secret seed: the same seed gives the same sample [CALLSCOPE_REVIEW_SEED].",
 )
-@click.option("--tz", help="IANA time zone of the day [default: UTC].")
+@click.option("--tz", help="IANA time zone of the day [CALLSCOPE_TIMEZONE, default UTC].")
 def review_queue_build(
     day: str | None, per_agent: int | None, seed: str | None, tz: str | None
 ) -> None:
@@ -344,7 +340,7 @@ def followups_close(call_id: str, note: str, by: str | None) -> None:
 @click.option("--since", help="Calls started at or after (ISO 8601, UTC if no zone).")
 @click.option("--until", help="Calls started before (ISO 8601).")
 @click.option("--queue", help="Only this queue.")
-@click.option("--tz", help="IANA time zone of hour/day/week groups [default: UTC].")
+@click.option("--tz", help="Time zone of hour/day/week groups [CALLSCOPE_TIMEZONE].")
 def followups_rate(
     by: str | None, since: str | None, until: str | None, queue: str | None, tz: str | None
 ) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.compliance import zone_for
 from cli.models import load_all_models
 from core.db import make_engine, make_sessionmaker
 from core.errors import DatabaseError
@@ -62,3 +64,11 @@ def parse_when(value: str | None, option: str) -> datetime | None:
             param_hint=option,
         ) from exc
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def zone(tz: str | None, option: str = "--tz") -> ZoneInfo:
+    """The time zone of --tz, else the hotline's (CALLSCOPE_TIMEZONE)."""
+    try:
+        return zone_for(tz or settings().timezone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc

@@ -42,7 +42,7 @@ def _when(value: str | None, option: str, zone: ZoneInfo) -> datetime | None:
 @click.option("--since", help="Calls started at or after (ISO 8601; no zone = in --tz).")
 @click.option("--until", help="Calls started before (ISO 8601; no zone = in --tz).")
 @click.option("--queue", help="Only this queue.")
-@click.option("--tz", help="IANA time zone of the hour/day/week buckets [default: UTC].")
+@click.option("--tz", help="Time zone of the hour/day/week buckets [CALLSCOPE_TIMEZONE].")
 @click.option(
     "--short-abandon-s",
     type=click.FloatRange(min=0),
@@ -61,10 +61,7 @@ def compliance_cmd(
     fmt: str,
 ) -> None:
     """Answer-target compliance: offered, answered, abandoned, service level, ASA, talk time."""
-    try:
-        zone = compliance.zone_for(tz)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tz") from exc
+    zone = common.zone(tz)
     start = _when(since, "--since", zone)
     end = _when(until, "--until", zone)
     with session_scope(common.session_factory()) as session:
@@ -110,14 +107,11 @@ def _csv(data: dict[str, Any]) -> str:
 )
 @click.option("--until", required=True, help="Calls started before (ISO 8601; no zone = --tz).")
 @click.option("--queue", help="Only this queue.")
-@click.option("--tz", help="IANA time zone of --since/--until without a zone [default: UTC].")
+@click.option("--tz", help="IANA time zone of --since/--until without a zone [CALLSCOPE_TIMEZONE].")
 @click.option("--top-phrases", type=click.IntRange(min=0), default=5, show_default=True)
 def themes_cmd(since: str, until: str, queue: str | None, tz: str | None, top_phrases: int) -> None:
     """Complaint themes of a period against the equally long period before it, as JSON."""
-    try:
-        zone = compliance.zone_for(tz)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tz") from exc
+    zone = common.zone(tz)
     start, end = _when(since, "--since", zone), _when(until, "--until", zone)
     assert start is not None and end is not None
     with session_scope(common.session_factory()) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,6 +138,11 @@ class Settings(BaseSettings):
         "auto", description="Default language: zh, ko, en or auto. Overridable per queue."
     )
 
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone of the hotline (e.g. Asia/Shanghai, Asia/Seoul): the default "
+        "for days, hours and weeks in reports, the QA sample and the console.",
+    )
     flag_theme_medium_score: float = Field(
         1.0, gt=0, description="A complaint theme scoring at least this flags the call (medium)."
     )
@@ -175,6 +181,15 @@ class Settings(BaseSettings):
         medium = info.data.get("flag_theme_medium_score")
         if medium is not None and value < medium:
             raise ValueError("must be at least CALLSCOPE_FLAG_THEME_MEDIUM_SCORE")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)") from exc
         return value
 
     @field_validator("raw_event_log")

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         "-out", description="MixMonitor t() leg suffix: audio to the caller (agent)."
     )
 
+    retention_days: int = Field(
+        0,
+        ge=0,
+        description="Delete recordings and transcripts of calls older than this many days "
+        "(`callscope retention run`); 0 = keep them forever. Overridable per queue.",
+    )
+
     # --- broker / workers -----------------------------------------------------------------
     broker_url: str = Field(
         "sqla+sqlite:///./callscope-broker.db",

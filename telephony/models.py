@@ -32,7 +32,7 @@ class Agent(Base):
 
 
 class Queue(Base):
-    """An Asterisk queue, with optional per-queue ring cycle and answer target."""
+    """An Asterisk queue, with optional per-queue ring cycle, answer target and retention."""
 
     __tablename__ = "queues"
 
@@ -41,6 +41,8 @@ class Queue(Base):
     ring_cycle_s: Mapped[float | None] = mapped_column(Float)
     answer_target_rings: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(8))
+    # days recordings and transcripts are kept (None: CALLSCOPE_RETENTION_DAYS; 0: forever)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,4 +1,5 @@
-"""Lexicon versions, calls' complaint themes and matches, flags, follow-ups, QA review queue."""
+"""Lexicon versions, calls' complaint themes and matches, flags, follow-ups, QA review queue,
+QA forms and reviews."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -156,3 +157,105 @@ class ReviewQueueItem(Base):
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="SET NULL"))
     seed: Mapped[str | None] = mapped_column(String(64))  # digest of (day, agent, secret seed)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- QA reviews (scorecards) ---------------------------------------------------------------------
+
+REVIEW_STATUSES: tuple[str, ...] = ("submitted", "acknowledged", "disputed", "resolved")
+"""A review's life: the reviewer submits it; the call's agent acknowledges or disputes it; a
+supervisor resolves a dispute (upholding or revising the scores)."""
+
+
+class QaForm(Base):
+    """A QA scorecard: weighted criteria, some critical (missing one fails the call)."""
+
+    __tablename__ = "qa_forms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # inactive: no new reviews
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    criteria: Mapped[list[QaCriterion]] = relationship(
+        order_by="QaCriterion.seq", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class QaCriterion(Base):
+    """One item of a form. `auto` names a fact of the call that scores it without a person."""
+
+    __tablename__ = "qa_criteria"
+    __table_args__ = (UniqueConstraint("form_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("qa_forms.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    max_score: Mapped[int] = mapped_column(Integer, default=1)  # 1: met / not met; 5: a scale
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto: Mapped[str | None] = mapped_column(String(64))  # answered_within_rings | None
+    auto_rings: Mapped[int | None] = mapped_column(Integer)
+
+
+class Review(Base):
+    """A QA review of one call with one form; a call may be reviewed again (history)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("qa_forms.id", ondelete="SET NULL"))
+    form_name: Mapped[str] = mapped_column(String(200))  # kept when the form is gone
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    reviewer: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    total_score: Mapped[float] = mapped_column(Float)  # 0-100, weighted, N/A items left out
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)  # a critical item was missed
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    agent_comment: Mapped[str | None] = mapped_column(Text)
+    agent_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agent_responded_by: Mapped[str | None] = mapped_column(String(200))
+    resolution: Mapped[str | None] = mapped_column(String(16))  # upheld | revised
+    resolution_comment: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    scores: Mapped[list[ReviewScore]] = relationship(
+        order_by="ReviewScore.seq", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ReviewScore(Base):
+    """The score of one criterion in a review, with the criterion as it was when scored."""
+
+    __tablename__ = "review_scores"
+    __table_args__ = (UniqueConstraint("review_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[int | None] = mapped_column(Integer)  # None: not applicable
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)  # filled from the call's facts
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def missed(self) -> bool:
+        """True when the item scored nothing (a missed critical item fails the review)."""
+        return self.score == 0

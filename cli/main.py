@@ -29,6 +29,7 @@ def _register() -> None:
         ops,
         pipeline,
         reports,
+        retention,
         simulator,
         telephony,
         transcription,
@@ -45,6 +46,7 @@ def _register() -> None:
         reports,
         api,
         ops,
+        retention,
     ):
         module.register(cli)
 

@@ -334,15 +334,15 @@ def _scores(
         )
     out: list[ReviewScore] = []
     for c in criteria:
-        given = by_key.get(c.key)
-        if given is None and c.auto is None:
+        entry = by_key.get(c.key)
+        if entry is None and c.auto is None:
             raise ReviewInputError(
                 f"score criterion {c.key!r} ({c.label}), or null if it does not apply"
             )
-        if given is None:
+        if entry is None:
             score, auto, comment = auto_score(c, call, settings), True, None
         else:
-            score, auto, comment = given.score, False, given.comment
+            score, auto, comment = entry.score, False, entry.comment
             if score is not None and not 0 <= score <= c.max_score:
                 raise ReviewInputError(f"criterion {c.key!r}: score must be 0 to {c.max_score}")
             if score is None and c.critical:

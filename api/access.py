@@ -1,13 +1,14 @@
 """Who may see which calls, and who may do what: the one place that decides.
 
 Every list and every lookup of a call (and of what hangs off a call: recording, transcript,
-export) adds `call_filter(user)` to its query. A call outside the filter is answered 404, the
+export, flags, themes) adds `call_filter(user)` to its query; reviews and follow-ups, which are
+an agent's own work, add `own_work_filter(user)`. A call outside the filter is answered 404, the
 same as a call that does not exist, so a user never learns that it exists.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from api.models import User
 from telephony.models import Agent, Call, CallAttempt, Queue
@@ -18,6 +19,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "manage_lexicon": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    # QA: write reviews, see the review queue, settle disputes (within what call_filter shows)
+    "review_calls": frozenset({"supervisor", "manager", "admin"}),
+    "resolve_disputes": frozenset({"supervisor", "manager", "admin"}),
+    "manage_qa_forms": frozenset({"manager", "admin"}),
+    # group-wide figures (compliance, follow-up rates); supervisors get their queues' only
+    "view_reports": frozenset({"supervisor", "manager", "admin"}),
 }
 
 
@@ -49,3 +56,43 @@ def call_filter(user: User) -> ColumnElement[bool]:
     if user.role == "supervisor" and user.queues:
         return Call.queue_id.in_(select(Queue.id).where(Queue.name.in_(list(user.queues))))
     return false()
+
+
+def _agent_ids(user: User) -> ColumnElement[int]:
+    return select(Agent.id).where(Agent.name == user.agent_name).scalar_subquery()
+
+
+def own_work_filter(user: User) -> ColumnElement[bool]:
+    """A condition on `Call` for reviews and follow-ups: an agent's own work only.
+
+    agent: calls the agent answered, plus unanswered calls that rang the agent (nobody else
+    owns their follow-up); not calls another agent answered after ringing this one.
+    Everyone else: `call_filter`.
+    """
+    if user.active and user.role == "agent" and user.agent_name:
+        rang = select(CallAttempt.call_pk).where(CallAttempt.agent_id == _agent_ids(user))
+        return or_(
+            Call.agent_id == _agent_ids(user),
+            and_(Call.agent_id.is_(None), Call.id.in_(rang)),
+        )
+    return call_filter(user)
+
+
+def is_calls_agent(user: User, call: Call) -> bool:
+    """True when the user is the agent who answered the call (who may answer its reviews)."""
+    return (
+        user.active
+        and user.role == "agent"
+        and bool(user.agent_name)
+        and call.agent is not None
+        and call.agent.name == user.agent_name
+    )
+
+
+def report_queues(user: User) -> list[str] | None:
+    """The queues whose figures a user's reports cover: None = every queue (managers)."""
+    if user.role in PERMISSIONS["view_all_calls"]:
+        return None
+    if user.role == "supervisor":
+        return sorted(user.queues)
+    return []

@@ -13,7 +13,18 @@ from api.auth import LoginLimits
 from api.deps import ApiState
 from api.errors import ApiError
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routers import audit, auth, calls, ops, tokens, users
+from api.routers import (
+    audit,
+    auth,
+    calls,
+    followups,
+    ops,
+    reports,
+    reviews,
+    themes,
+    tokens,
+    users,
+)
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 
@@ -76,6 +87,10 @@ def create_app(
 
     for module in (auth, tokens, calls, users, audit):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(reviews.router, prefix=API_PREFIX)
+    app.include_router(themes.router, prefix=API_PREFIX)
+    app.include_router(followups.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(ops.router, prefix=API_PREFIX)
     # the conventional unversioned paths for load balancers and Prometheus
     app.include_router(ops.router, include_in_schema=False)

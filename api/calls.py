@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.access import call_filter, can
+from analytics.reviews import review_statuses
+from api.access import call_filter, can, own_work_filter
 from api.errors import InvalidRequest, NotFound
 from api.models import User
 from api.redact import redact_segment
@@ -136,7 +137,7 @@ def list_calls_page(*, db_session: Session, user: User, query: CallListQuery) ->
         total, exact = min(counted, TOTAL_CAP), counted <= TOTAL_CAP
     return CallPageResult(
         calls=calls,
-        extras=extras_for(db_session=db_session, call_pks=[c.id for c in calls]),
+        extras=extras_for(db_session=db_session, call_pks=[c.id for c in calls], user=user),
         total=total,
         total_exact=exact,
         page=query.page,
@@ -161,7 +162,7 @@ def iter_calls(
         )
         if not calls:
             return
-        extras = extras_for(db_session=db_session, call_pks=[c.id for c in calls])
+        extras = extras_for(db_session=db_session, call_pks=[c.id for c in calls], user=user)
         for call in calls:
             yield call, extras[call.id]
         last = (calls[-1].started_at, calls[-1].id)
@@ -207,8 +208,13 @@ def _column(model: Any, names: Sequence[str]) -> Any:
     return None
 
 
-def extras_for(*, db_session: Session, call_pks: Sequence[int]) -> dict[int, CallExtras]:
-    """Transcript status, themes, flags and review state of these calls (a few queries)."""
+def extras_for(
+    *, db_session: Session, call_pks: Sequence[int], user: User | None = None
+) -> dict[int, CallExtras]:
+    """Transcript status, themes, flags and review state of these calls (a few queries).
+
+    With `user`, the review state is what that user may know (see `_add_review_status`).
+    """
     extras = {pk: CallExtras() for pk in call_pks}
     if not call_pks:
         return extras
@@ -220,7 +226,26 @@ def extras_for(*, db_session: Session, call_pks: Sequence[int]) -> dict[int, Cal
     for pk, found in statuses.items():
         extras[pk].transcript_status = _combined_status(found)
     _add_analytics(db_session, call_pks, extras)
+    _add_review_status(db_session, call_pks, extras, user)
     return extras
+
+
+def _add_review_status(
+    db_session: Session, call_pks: Sequence[int], extras: dict[int, CallExtras], user: User | None
+) -> None:
+    """The status of each call's newest QA review, or `queued` when it waits in a review queue.
+
+    An agent sees the review state of calls they answered only, and never `queued`: which of
+    their calls the secret QA sample picked is for reviewers to know.
+    """
+    statuses = review_statuses(db_session=db_session, call_pks=call_pks)
+    if user is not None and user.role == "agent":
+        own = set(
+            db_session.scalars(select(Call.id).where(Call.id.in_(call_pks), own_work_filter(user)))
+        )
+        statuses = {pk: s for pk, s in statuses.items() if pk in own and s != "queued"}
+    for pk, status in statuses.items():
+        extras[pk].review_status = status
 
 
 def _add_analytics(
@@ -229,7 +254,7 @@ def _add_analytics(
     """Themes and flags from analytics' CallTheme and Flag tables, when that package has them.
 
     Read by column name so the API works before and after analytics ships its tables:
-    CallTheme(call_pk, theme|name), Flag(call_pk, kind|rule|name, review_status|status).
+    CallTheme(call_pk, theme|name), Flag(call_pk, kind|rule|name).
     """
     models = _analytics_models()
     if models is None:
@@ -248,15 +273,13 @@ def _add_analytics(
     if flag is not None:
         pk_col = _column(flag, ["call_pk"])
         kind_col = _column(flag, ["kind", "rule", "name"])
-        review_col = _column(flag, ["review_status", "status"])
         if pk_col is not None and kind_col is not None:
-            columns = [pk_col, kind_col] + ([review_col] if review_col is not None else [])
-            for row in db_session.execute(select(*columns).where(pk_col.in_(call_pks))):
-                item = extras[row[0]]
-                if row[1] not in item.flags:
-                    item.flags.append(str(row[1]))
-                if len(row) > 2 and row[2] is not None:
-                    item.review_status = str(row[2])
+            for pk, kind in db_session.execute(
+                select(pk_col, kind_col).where(pk_col.in_(call_pks))
+            ):
+                item = extras[pk]
+                if kind not in item.flags:
+                    item.flags.append(str(kind))
 
 
 # --- shaping -------------------------------------------------------------------------------
@@ -290,7 +313,7 @@ def _best_transcript(db_session: Session, call: Call) -> Transcript | None:
 def call_detail(*, db_session: Session, user: User, call: Call) -> dict[str, Any]:
     """A call with its timeline and transcript, personal numbers masked unless the user may
     see them."""
-    extras = extras_for(db_session=db_session, call_pks=[call.id])[call.id]
+    extras = extras_for(db_session=db_session, call_pks=[call.id], user=user)[call.id]
     row = call_item(call, extras)
     row["timeline"] = [
         {

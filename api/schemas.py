@@ -272,7 +272,10 @@ class CallItem(BaseModel):
     transcript_status: TranscriptStatus
     themes: list[str] = Field(description="Complaint themes found (empty until analysed).")
     flags: list[str] = Field(description="Review flags raised (empty until analysed).")
-    review_status: str | None = Field(description="QA review state, if the call was flagged.")
+    review_status: str | None = Field(
+        description="The newest QA review's status (submitted, acknowledged, disputed, "
+        "resolved), `queued` while it waits in a review queue (not shown to agents), else null."
+    )
 
 
 class CallPage(BaseModel):

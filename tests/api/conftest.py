@@ -212,7 +212,12 @@ def add_users(session: Session, password_hash: str) -> tuple[dict[str, str], dic
 @pytest.fixture
 def api_settings(settings: Settings) -> Settings:
     """The test settings with the PBX's monitor directory mapped to the golden recordings."""
-    return settings.model_copy(update={"recording_path_map": f"{PBX_MONITOR_DIR}={RECORDINGS}"})
+    return settings.model_copy(
+        update={
+            "recording_path_map": f"{PBX_MONITOR_DIR}={RECORDINGS}",
+            "review_seed": "test-review-seed",
+        }
+    )
 
 
 @pytest.fixture

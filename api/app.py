@@ -18,6 +18,7 @@ from api.routers import (
     auth,
     calls,
     followups,
+    live,
     ops,
     reports,
     reviews,
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(themes.router, prefix=API_PREFIX)
     app.include_router(followups.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
+    app.include_router(live.router, prefix=API_PREFIX)
     app.include_router(ops.router, prefix=API_PREFIX)
     # the conventional unversioned paths for load balancers and Prometheus
     app.include_router(ops.router, include_in_schema=False)

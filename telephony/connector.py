@@ -24,6 +24,7 @@ from telephony import service
 from telephony.errors import AmiAuthError, AmiConnectError, AmiProtocolError
 from telephony.events import AmiEvent, is_tracked
 from telephony.link import AmiLink
+from telephony.live import LivePublisher
 from telephony.models import AmiEventLog
 from telephony.queue_log import FollowPosition, QueueLogFollower, QueueLogParser
 from telephony.tracker import CallFacts, CallTracker
@@ -57,12 +58,15 @@ class EventWriter(threading.Thread):
         *,
         tracker: CallTracker | None = None,
         on_calls_committed: CallsCommitted | None = None,
+        live: bool = False,
     ) -> None:
         super().__init__(name="callscope-writer", daemon=True)
         self.session_factory = session_factory
         self.settings = settings
         self.tracker = tracker or CallTracker()
         self.on_calls_committed = on_calls_committed
+        # the wallboard feed is published from this thread: the tracker is not thread-safe
+        self.live = LivePublisher(self.tracker, settings) if live else None
         self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.stats = WriterStats()
         self._recent: dict[str, None] = {}
@@ -97,7 +101,7 @@ class EventWriter(threading.Thread):
         interval = self.settings.ami_batch_interval_s
         stopping = False
         while not stopping:
-            item = self.queue.get()
+            item = self._next()
             events: list[AmiEvent] = []
             calls: list[CallFacts] = []
             deadline = time.monotonic() + interval
@@ -122,8 +126,30 @@ class EventWriter(threading.Thread):
                         break
             if events or calls:
                 self._commit(events, calls)
+            if self.live is not None and (stopping or self.live.due()):
+                if stopping:
+                    self.live.connected = False
+                self._publish_live()
             if self.queue.empty():
                 self._idle.set()
+
+    def _next(self) -> object:
+        """The next item; while none comes, keep the wallboard feed ticking."""
+        if self.live is None:
+            return self.queue.get()
+        while True:
+            try:
+                return self.queue.get(timeout=self.live.interval_s)
+            except queue.Empty:
+                self._publish_live()
+
+    def _publish_live(self) -> None:
+        assert self.live is not None
+        try:
+            with session_scope(self.session_factory) as session:
+                self.live.publish(session)
+        except Exception:
+            log.exception("publishing the live wallboard snapshot failed")
 
     def _fresh(self, session: Session, events: list[AmiEvent]) -> list[tuple[AmiEvent, str]]:
         """Events not seen before (replays after a reconnect or restart are dropped here)."""
@@ -161,6 +187,8 @@ class EventWriter(threading.Thread):
                 finished = list(calls)
                 for event, _digest in fresh:
                     finished.extend(self.tracker.feed(event))
+                    if self.live is not None:
+                        self.live.observe(event)
                 service.log_events(
                     db_session=session,
                     events=[e for e, _ in fresh],
@@ -219,6 +247,8 @@ class EventWriter(threading.Thread):
             service.log_events(db_session=session, events=[event])
             for facts in self.tracker.feed(event):
                 service.upsert_call(db_session=session, facts=facts, settings=self.settings)
+            if self.live is not None:
+                self.live.observe(event)
         self._remember([d for _, d in fresh])
         self.stats.events += 1
 
@@ -249,7 +279,9 @@ class Connector:
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.writer = EventWriter(session_factory, settings, on_calls_committed=on_calls_committed)
+        self.writer = EventWriter(
+            session_factory, settings, on_calls_committed=on_calls_committed, live=True
+        )
         self.link_factory = link_factory
         self.queue_log = queue_log
         self.state = LinkState()
@@ -259,6 +291,10 @@ class Connector:
     def stop(self) -> None:
         """Ask `run` to finish: log off, flush the writer, return."""
         self._stop.set()
+
+    def _set_live_connected(self, connected: bool) -> None:
+        if self.writer.live is not None:
+            self.writer.live.connected = connected
 
     def _open_link(self) -> AmiLink:
         link = self.link_factory(
@@ -320,6 +356,7 @@ class Connector:
                     backoff = min(backoff * 2, self.settings.ami_reconnect_max_s)
                     continue
                 self.state.connected = True
+                self._set_live_connected(True)
                 self.state.connects += 1
                 log.info(
                     "AMI link up to %s:%s (connect #%d)",
@@ -331,6 +368,7 @@ class Connector:
                 self._resync(self.link)
                 self._keepalive(self.link)
                 self.state.connected = False
+                self._set_live_connected(False)
                 if not self._stop.is_set():
                     self.state.last_error = str(self.link.error or "link lost")
                     log.warning("AMI link lost (%s); reconnecting", self.state.last_error)

@@ -286,7 +286,10 @@ def _closer_ids(db_session: Session, followups: Sequence[FollowUp]) -> dict[int,
     pks = [f.closed_by_call_pk for f in followups if f.closed_by_call_pk is not None]
     if not pks:
         return {}
-    return dict(db_session.execute(select(Call.id, Call.call_id).where(Call.id.in_(pks))).tuples())
+    return {
+        pk: cid
+        for pk, cid in db_session.execute(select(Call.id, Call.call_id).where(Call.id.in_(pks)))
+    }
 
 
 def get_followup(*, db_session: Session, user: User, followup_id: int) -> tuple[FollowUp, Call]:
@@ -335,7 +338,7 @@ def list_followups(
     if paged:
         offset, limit = page_bounds(filters.page, filters.page_size)
         stmt = stmt.offset(offset).limit(limit)
-    rows = list(db_session.execute(stmt).unique().tuples())
+    rows = list(db_session.execute(stmt).unique())
     closers = _closer_ids(db_session, [f for f, _ in rows])
     return [followup_out(f, c, now, closers.get(f.closed_by_call_pk or -1)) for f, c in rows], total
 
@@ -361,9 +364,7 @@ def review_queue_items(
             select(ReviewQueueItem, Call)
             .join(Call, Call.id == ReviewQueueItem.call_pk)
             .where(ReviewQueueItem.day == day, call_filter(user))
-        )
-        .unique()
-        .tuples()
+        ).unique()
     )
     pks = [c.id for _, c in rows]
     flags: dict[int, list[Flag]] = {pk: [] for pk in pks}

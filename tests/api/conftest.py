@@ -246,3 +246,26 @@ def recording_file(call_id: str, leg: str = "mixed") -> Path:
     uniqueid = f"{base}.{int(seq) + 1}"
     suffix = {"mixed": "", "customer": "-in", "agent": "-out"}[leg]
     return RECORDINGS / f"{uniqueid}{suffix}.wav"
+
+
+@pytest.fixture
+def analysed(api: Api) -> Api:
+    """The API after the analysis pipeline ran on every golden call: themes of the done
+    transcripts (both customers mention their brakes: safety), flags and follow-ups."""
+    from analytics.pipeline import after_call, after_transcript
+
+    with session_scope(api.session_factory) as session:
+        for call in session.scalars(select(Call).order_by(Call.started_at)):
+            done = session.scalar(
+                select(Transcript.id).where(
+                    Transcript.call_pk == call.id, Transcript.status == "done"
+                )
+            )
+            run = after_transcript if done is not None else after_call
+            run(db_session=session, call_pk=call.id, settings=api.settings)
+    return api
+
+
+def post(api: Api, name: str, url: str, body: Any = None, **kwargs: Any) -> Any:
+    """POST JSON as a fixture user (bearer)."""
+    return api.client.post(url, json=body or {}, headers=api.as_(name), **kwargs)

@@ -13,6 +13,7 @@ Rules (each one flag per call, named by `rule`):
 - `long_silence`: the transcript's longest silence >= `long_silence_s`: low.
 - `overtalk`: both sides talked at once for >= `overtalk_s` in all: low.
 - `transcription_failed`: the recording of an answered call could not be transcribed: low.
+- `survey_dissatisfied`: the customer scored the call 2 or less on a survey question: medium.
 
 `evaluate_call` derives everything from what is stored (call, themes, transcript), so running it
 again changes nothing; a flag that still holds keeps its `created_at`.
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from analytics.errors import CallNotFound
 from analytics.models import SEVERITIES, CallTheme, Flag, ThemeMatchRow
+from analytics.surveys import lowscores
 from core.settings import Settings
 from telephony.models import Call
 from telephony.rings import rings_for, target_seconds, within_target
@@ -40,6 +42,7 @@ ANSWERED_LATE = "answered_late"
 LONG_SILENCE = "long_silence"
 OVERTALK = "overtalk"
 TRANSCRIPTION_FAILED = "transcription_failed"
+SURVEY_DISSATISFIED = "survey_dissatisfied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +196,15 @@ def transcript_decisions(
     return out
 
 
+def survey_decisions(db_session: Session, call: Call) -> list[FlagDecision]:
+    """A flag when the customer answered a survey about the call with a low score."""
+    low = lowscores.low_answers(db_session=db_session, call_pk=call.id)
+    if not low:
+        return []
+    reason = f"the customer was dissatisfied: {lowscores.describe(low)}"
+    return [FlagDecision(SURVEY_DISSATISFIED, "medium", reason)]
+
+
 def decide(
     *,
     db_session: Session,
@@ -224,6 +236,7 @@ def decide(
         *theme_decisions(themes, matches, options),
         *ring_decisions(call, ring_policy(call.queue, settings)),
         *transcript_decisions(call, done, failed, options),
+        *survey_decisions(db_session, call),
     ]
     decisions.sort(key=lambda d: (-SEVERITIES.index(d.severity), d.rule))
     return decisions

@@ -6,6 +6,10 @@ the call started. An outbound call to the same number after that call, seen by t
 closes it (`closed_by_call_pk`); so can a person, with a note. An open follow-up past its due
 time is overdue.
 
+A dissatisfied survey answer (the `survey_dissatisfied` flag) also opens one, due `due_h` after
+the answer, and reopens a done one when it came after the callback that closed it: only a call
+made after the answer closes that one.
+
 On-time rate = follow-ups closed by their due time / (closed + overdue): one still open and not
 yet due counts for neither.
 """
@@ -23,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from analytics.compliance import GROUPINGS, GroupContext, zone_for
 from analytics.errors import CallNotFound, FollowUpError
-from analytics.flags import is_theme_rule
+from analytics.flags import SURVEY_DISSATISFIED, is_theme_rule
 from analytics.models import Flag, FollowUp
+from analytics.surveys import lowscores
 from core.db import utcnow
 from core.settings import Settings
 from telephony.models import Call, Queue
@@ -72,6 +77,21 @@ def _tail(number: str) -> str:
     return digits(number)[-MIN_MATCH_DIGITS:]
 
 
+def reached_numbers(call: Call, options: FollowUpOptions) -> list[str]:
+    """The numbers an outbound call reached, if it can count as a callback (else empty)."""
+    if call.direction != "outbound":
+        return []
+    if options.require_answered_callback and not call.answered:
+        return []
+    return [n for n in (call.dialed_number, call.caller_number) if n and _tail(n)]
+
+
+def number_prefilter(column: Any, numbers: Sequence[str]) -> ColumnElement[bool]:
+    """A cheap SQL pre-filter: `column` ends with the last digits of one of `numbers`
+    (confirm each row with `same_number`)."""
+    return or_(*[column.like(f"%{_tail(n)}") for n in numbers])
+
+
 # --- opening and closing ------------------------------------------------------------------------
 
 
@@ -86,6 +106,7 @@ def followup_reasons(call: Call, flags: Sequence[Flag], settings: Settings) -> l
     if call.abandoned and (call.wait_s is None or call.wait_s >= settings.short_abandon_s):
         waited = f" after {call.wait_s:.0f} s" if call.wait_s is not None else ""
         reasons.append(f"abandoned{waited}")
+    reasons.extend(f"survey: {f.reason}" for f in flags if f.rule == SURVEY_DISSATISFIED)
     return reasons
 
 
@@ -113,25 +134,53 @@ def sync_followup(
     flags = list(db_session.scalars(select(Flag).where(Flag.call_pk == call_pk)))
     reasons = followup_reasons(call, flags, settings)
     followup = followup_for(db_session=db_session, call_pk=call_pk)
+    unhappy_at = _dissatisfied_at(db_session, call_pk, flags)
+    reopen = False
     if followup is not None and followup.status == "done":
-        return followup
+        closed_at = followup.closed_at
+        if unhappy_at is None or (closed_at is not None and unhappy_at <= closed_at):
+            return followup
+        reopen = True  # the customer was unhappy after the callback: call again
     if not reasons:
         if followup is not None:
             db_session.delete(followup)  # no longer warranted (a new lexicon, a fixed call)
             db_session.flush()
         return None
+    opened = call.started_at
+    since = call.ended_at or call.started_at
+    if unhappy_at is not None and unhappy_at > since:
+        only_survey = all(r.startswith("survey: ") for r in reasons)
+        earlier = first_callback(
+            db_session=db_session, number=call.caller_number, since=since, options=options
+        )
+        if only_survey or (earlier is not None and earlier.started_at <= unhappy_at):
+            opened = since = unhappy_at  # only a call after the answer can answer it
     if followup is None:
         followup = FollowUp(call_pk=call_pk, status="open")
         db_session.add(followup)
+    elif reopen:
+        followup.status = "open"
+        followup.closed_at = followup.closed_by = followup.closed_by_call_pk = None
     followup.number = call.caller_number
     followup.reason = "; ".join(reasons)
-    followup.due_at = call.started_at + timedelta(hours=options.due_h)
+    followup.due_at = opened + timedelta(hours=options.due_h)
     db_session.flush()
-    callback = _first_callback(db_session, call, options)
+    callback = first_callback(
+        db_session=db_session, number=call.caller_number, since=since, options=options
+    )
     if callback is not None:
         _close_by_call(followup, callback)
         db_session.flush()
     return followup
+
+
+def _dissatisfied_at(
+    db_session: Session, call_pk: int, flags: Sequence[Flag] | None
+) -> datetime | None:
+    if flags is not None and not any(f.rule == SURVEY_DISSATISFIED for f in flags):
+        return None
+    low = lowscores.low_answers(db_session=db_session, call_pk=call_pk)
+    return low[0].answered_at if low else None
 
 
 def _outbound_after(since: datetime, tail: str, options: FollowUpOptions) -> Select[Any]:
@@ -146,11 +195,12 @@ def _outbound_after(since: datetime, tail: str, options: FollowUpOptions) -> Sel
     return stmt.order_by(Call.started_at, Call.id)
 
 
-def _first_callback(db_session: Session, call: Call, options: FollowUpOptions) -> Call | None:
-    number = call.caller_number
+def first_callback(
+    *, db_session: Session, number: str | None, since: datetime, options: FollowUpOptions
+) -> Call | None:
+    """The first outbound call to `number` that started after `since` (a callback), if any."""
     if not _tail(number or ""):
         return None
-    since = call.ended_at or call.started_at
     candidate: Call
     for candidate in db_session.scalars(_outbound_after(since, _tail(number or ""), options)):
         if same_number(candidate.dialed_number, number) or same_number(
@@ -175,11 +225,7 @@ def close_by_outbound(
     call = db_session.get(Call, call_pk)
     if call is None:
         raise CallNotFound(f"no call with id {call_pk}")
-    if call.direction != "outbound":
-        return []
-    if options.require_answered_callback and not call.answered:
-        return []
-    numbers = [n for n in (call.dialed_number, call.caller_number) if n and _tail(n)]
+    numbers = reached_numbers(call, options)
     if not numbers:
         return []
     stmt = (
@@ -188,12 +234,16 @@ def close_by_outbound(
         .where(
             FollowUp.status == "open",
             func.coalesce(Call.ended_at, Call.started_at) < call.started_at,
-            or_(*[FollowUp.number.like(f"%{_tail(n)}") for n in numbers]),
+            number_prefilter(FollowUp.number, numbers),
         )
         .order_by(FollowUp.due_at)
     )
     closed: list[FollowUp] = []
     for followup in db_session.scalars(stmt):
+        if "survey: " in followup.reason:
+            unhappy_at = _dissatisfied_at(db_session, followup.call_pk, None)
+            if unhappy_at is not None and unhappy_at > call.started_at:
+                continue  # the customer was unhappy after this call started: call again
         if any(same_number(followup.number, n) for n in numbers):
             _close_by_call(followup, call)
             closed.append(followup)

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "telephony.models",
     "transcription.models",
     "analytics.models",
+    "analytics.surveys.models",
     "api.models",
 )
 

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
         description="Secret seed of the daily QA sample: the same seed draws the same calls; "
         "agents must not know it. Required to build review queues.",
     )
+    survey_weights: str = Field(
+        "overall=2,reach_speed=1,ivr_menu=1,agent_attitude=1,agent_resolution=1,outcome=1",
+        description="Weights of the survey dimensions in the satisfaction index "
+        "(question=weight, comma-separated; a dimension left out weighs 0).",
+    )
 
     @field_validator("flag_theme_high_score")
     @classmethod
@@ -188,6 +193,19 @@ class Settings(BaseSettings):
         medium = info.data.get("flag_theme_medium_score")
         if medium is not None and value < medium:
             raise ValueError("must be at least CALLSCOPE_FLAG_THEME_MEDIUM_SCORE")
+        return value
+
+    @field_validator("survey_weights")
+    @classmethod
+    def _check_survey_weights(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            key, sep, weight = part.partition("=")
+            try:
+                ok = bool(sep and key.strip()) and float(weight) >= 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{part!r} is not question=weight (e.g. overall=2)")
         return value
 
     @field_validator("timezone")

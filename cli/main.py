@@ -31,6 +31,7 @@ def _register() -> None:
         reports,
         retention,
         simulator,
+        surveys,
         telephony,
         transcription,
     )
@@ -47,6 +48,7 @@ def _register() -> None:
         api,
         ops,
         retention,
+        surveys,
     ):
         module.register(cli)
 

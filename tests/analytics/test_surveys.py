@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -198,3 +201,30 @@ def test_console_answer_outside_the_scale_is_refused_with_the_reason(
             service.submit_response(
                 db_session=session, call_pk=pk["a_fast"], scores={"speed": 3}, settings=settings
             )
+
+
+def test_cli_import_reports_bad_rows_and_the_report_shows_the_index(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    cli_env: None,
+    tmp_path: Path,
+) -> None:
+    from cli.main import cli
+
+    with session_scope(session_factory) as session:
+        pk = known_calls(session, settings)
+        call_id = session.get(Call, pk["a_fast"]).call_id  # type: ignore[union-attr]
+    path = tmp_path / "answers.csv"
+    path.write_text(f"call_id,overall,reach_speed\n{call_id},4,5\n{call_id},9,5\n")
+    result = CliRunner().invoke(cli, ["surveys", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 3: overall: 9 is outside 1-5" in result.output
+    assert "1 responses stored, 0 already imported, 1 rows skipped" in result.output
+    report = CliRunner().invoke(cli, ["surveys", "report", "--by", "agent", "--json"])
+    assert report.exit_code == 0, report.output
+    (alice,) = [r for r in json.loads(report.output)["rows"] if r["responses"]]
+    # overall 4 and speed 5 with the default weights (overall 2, the others 1)
+    assert alice["group"] == "Alice Kim" and alice["index"] == pytest.approx(83.33, abs=0.01)
+    built = CliRunner().invoke(cli, ["callbacks", "build", "--day", "2026-11-22", "--tz", "UTC"])
+    assert built.exit_code == 0, built.output
+    assert "4 callbacks (0 complaints, 0 abandoned, 4 sampled)" in built.output

@@ -22,6 +22,7 @@ from api.routers import (
     ops,
     reports,
     reviews,
+    surveys,
     themes,
     tokens,
     users,
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(followups.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(live.router, prefix=API_PREFIX)
+    app.include_router(surveys.router, prefix=API_PREFIX)
     app.include_router(ops.router, prefix=API_PREFIX)
     # the conventional unversioned paths for load balancers and Prometheus
     app.include_router(ops.router, include_in_schema=False)

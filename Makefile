@@ -1,6 +1,6 @@
 # callscope: `make demo` runs the whole system; `make test` runs the full suite.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
@@ -19,7 +19,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/callscope demo
+	$(BIN)/python -m cli.main demo
 
 test: $(VENV)/.installed-dev
 	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \

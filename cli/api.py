@@ -25,15 +25,15 @@ ROLE_CHOICE = click.Choice(["agent", "supervisor", "manager", "admin"])
     "listening on loopback (behind a TLS proxy, keep Secure).",
 )
 def serve(host: str, port: int, insecure_cookies: bool | None) -> None:
-    """Serve the API (and its OpenAPI at /docs) with uvicorn."""
+    """Serve the console and the API (OpenAPI at /docs) with uvicorn."""
     import uvicorn
 
-    from api.app import create_app
+    from web.app import create_console_app
 
     common.session_factory(check=True)  # refuse a database that is not migrated
     if insecure_cookies is None:
         insecure_cookies = host in LOOPBACK
-    app = create_app(common.settings(), secure_cookies=not insecure_cookies)
+    app = create_console_app(common.settings(), secure_cookies=not insecure_cookies)
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
 
 

@@ -76,7 +76,7 @@ def get_followup(followup_id: FollowUpId, user: CurrentUser, db_session: Session
 @router.post(
     "/{followup_id}/close",
     response_model=FollowUpOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Close a follow-up with a note",
 )
 def close_followup(

@@ -113,7 +113,7 @@ def get_form(form_id: FormId, user: CurrentUser, db_session: SessionDep) -> QaFo
     "/qa/forms",
     response_model=QaFormOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
     summary="Create a QA form",
 )
 def create_form(
@@ -145,7 +145,7 @@ def create_form(
 @router.patch(
     "/qa/forms/{form_id}",
     response_model=QaFormOut,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422),
     summary="Change a QA form",
 )
 def update_form(
@@ -202,7 +202,7 @@ def call_reviews(call_id: CallId, user: CurrentUser, db_session: SessionDep) -> 
     "/calls/{call_id}/reviews",
     response_model=ReviewOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422),
     summary="Review a call",
 )
 def create_review(
@@ -372,7 +372,7 @@ def _agent_answer(
 @router.post(
     "/reviews/{review_id}/acknowledge",
     response_model=ReviewOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Acknowledge a review (the call's agent)",
 )
 def acknowledge_review(
@@ -389,7 +389,7 @@ def acknowledge_review(
 @router.post(
     "/reviews/{review_id}/dispute",
     response_model=ReviewOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Dispute a review (the call's agent)",
 )
 def dispute_review(
@@ -406,7 +406,7 @@ def dispute_review(
 @router.post(
     "/reviews/{review_id}/resolve",
     response_model=ReviewOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Resolve a disputed review",
 )
 def resolve_review(
@@ -528,7 +528,7 @@ def review_queue(
 @router.post(
     "/review-queue/build",
     response_model=ReviewQueueOut,
-    responses=errors(401, 403, 409, 422),
+    responses=errors(400, 401, 403, 409, 422),
     summary="Build (or rebuild) a day's review queue",
 )
 def build_review_queue(

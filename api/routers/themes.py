@@ -142,7 +142,7 @@ def get_version(version: Version, user: CurrentUser, db_session: SessionDep) -> 
     response_class=Response,
     responses={
         200: {
-            "content": {"application/yaml": {"schema": {"type": "string"}}},
+            "content": {"application/yaml": {"schema": {"type": "object"}}},
             "description": "YAML",
         },
         **errors(401, 404, 422),
@@ -186,7 +186,7 @@ def _store(
     "/lexicon/versions",
     response_model=ThemeSetDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
     summary="Store a new lexicon version",
 )
 def create_version(
@@ -208,7 +208,7 @@ def create_version(
 @router.post(
     "/lexicon/versions/{version}/activate",
     response_model=ThemeSetOut,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422),
     summary="Make a lexicon version the active one",
 )
 def activate_version(
@@ -226,7 +226,7 @@ def activate_version(
     "/lexicon/phrases",
     response_model=ThemeSetDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Add phrases to a theme",
 )
 def add_phrases(
@@ -263,7 +263,7 @@ def add_phrases(
 @router.post(
     "/lexicon/test",
     response_model=AnalyzeOut,
-    responses=errors(401, 404, 422),
+    responses=errors(400, 401, 404, 422),
     summary="Try a sentence against a lexicon",
 )
 def test_sentence(body: LexiconTestIn, user: CurrentUser, db_session: SessionDep) -> AnalyzeOut:

@@ -81,3 +81,12 @@ def test_every_operation_answers_as_documented(api: Api) -> None:
     assert 422 in exercised["GET /api/v1/calls"]
     assert 200 in exercised["GET /api/v1/healthz"]
     assert exercised["GET /api/v1/users"] == {403}  # a manager is not an admin
+    for label in (
+        "GET /api/v1/reports/compliance",
+        "GET /api/v1/reviews",
+        "GET /api/v1/followups",
+        "GET /api/v1/review-queue",
+        "POST /api/v1/lexicon/test",
+    ):
+        assert 200 in exercised[label], label
+    assert exercised["POST /api/v1/lexicon/versions"] <= {400, 403, 422}  # lexicon: admins

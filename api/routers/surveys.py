@@ -169,7 +169,7 @@ def list_forms(user: CurrentUser, db_session: SessionDep) -> list[FormOut]:
     "/calls/{call_id}/responses",
     response_model=ResponseOut,
     status_code=201,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Store a customer's answers about a call",
 )
 def submit_response(
@@ -280,7 +280,7 @@ def list_callbacks(
 @router.post(
     "/callbacks/{item_id}/complete",
     response_model=CallbackOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
 )
 def complete_callback(
     item_id: Annotated[int, Path(ge=1)],

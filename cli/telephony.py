@@ -21,8 +21,8 @@ from telephony.errors import AmiAuthError, AmiProtocolError
 
 log = logging.getLogger(__name__)
 
-# Set by the transcription package's CLI module when present: queues transcription of
-# committed calls that have recordings.
+# Filled by the other CLI modules: each gets the pks of every call the connector committed
+# (transcription queues those with recordings; analysis flags them and closes follow-ups).
 after_commit_hooks: list[Callable[[Sequence[int]], None]] = []
 
 

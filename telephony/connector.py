@@ -197,7 +197,7 @@ class EventWriter(threading.Thread):
                 written = service.upsert_calls(
                     db_session=session, facts=finished, settings=self.settings, cache=self.names
                 )
-                ids = [c.id for c in written if c.recording_mixed]
+                ids = [c.id for c in written]
                 call_ids = [c.call_id for c in written]
             self._remember([d for _, d in fresh])
         except Exception:
@@ -214,6 +214,10 @@ class EventWriter(threading.Thread):
         self.stats.committed_call_ids.extend(call_ids)
         self.stats.batches += 1
         self.stats.last_commit = time.time()
+        self._after_commit(ids)
+
+    def _after_commit(self, ids: list[int]) -> None:
+        """Hand the committed calls to the hook (transcription, analysis); never raise."""
         if ids and self.on_calls_committed is not None:
             try:
                 self.on_calls_committed(ids)
@@ -223,34 +227,45 @@ class EventWriter(threading.Thread):
     def _retry_singly(self, events: list[AmiEvent], calls: list[CallFacts]) -> None:
         """After a failed batch, commit what can be committed; log what cannot."""
         time.sleep(0.5)
+        stored: list[int] = []
         for facts in calls:
             try:
                 with session_scope(self.session_factory) as session:
-                    service.upsert_call(db_session=session, facts=facts, settings=self.settings)
+                    call = service.upsert_call(
+                        db_session=session, facts=facts, settings=self.settings
+                    )
+                    if call is not None:
+                        stored.append(call.id)
             except Exception:
                 log.exception(
                     "call %s could not be stored; it stays in the event log", facts.call_id
                 )
         for event in events:
             try:
-                self._commit_one(event)
+                stored.extend(self._commit_one(event))
             except Exception:
                 log.exception(
                     "AMI event %s could not be stored: %s", event.name, dict(event.headers)
                 )
+        self._after_commit(stored)
 
-    def _commit_one(self, event: AmiEvent) -> None:
+    def _commit_one(self, event: AmiEvent) -> list[int]:
+        """Store one event and the calls it ends; returns their pks."""
+        stored: list[int] = []
         with session_scope(self.session_factory) as session:
             fresh = self._fresh(session, [event])
             if not fresh:
-                return
+                return stored
             service.log_events(db_session=session, events=[event])
             for facts in self.tracker.feed(event):
-                service.upsert_call(db_session=session, facts=facts, settings=self.settings)
+                call = service.upsert_call(db_session=session, facts=facts, settings=self.settings)
+                if call is not None:
+                    stored.append(call.id)
             if self.live is not None:
                 self.live.observe(event)
         self._remember([d for _, d in fresh])
         self.stats.events += 1
+        return stored
 
 
 @dataclass(slots=True)

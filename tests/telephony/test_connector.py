@@ -317,3 +317,24 @@ def test_queue_log_recovers_queue_calls_missed_while_ami_was_down(
     with session_scope(session_factory) as session:
         saved = service.get_state(db_session=session, key=f"queue_log:{queue_log}")
     assert saved is not None and saved.endswith(f":{queue_log.stat().st_size}")
+
+
+def test_every_committed_call_reaches_the_after_commit_hook(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    """Calls without a recording too (abandons, unrecorded callbacks): analysis needs them."""
+    from telephony.connector import EventWriter
+    from tests.telephony.golden import read_events
+
+    seen: list[int] = []
+    writer = EventWriter(session_factory, settings, on_calls_committed=seen.extend)
+    writer.start()
+    for event in read_events(TRACES / "golden.ami"):
+        if event.get("Variable") != "MIXMONITOR_FILENAME":  # as if nothing were recorded
+            writer.put(event)
+    writer.stop()
+    with session_scope(session_factory) as session:
+        stored = set(session.scalars(select(Call.id)))
+        assert session.scalar(select(func.count()).where(Call.recording_mixed.is_not(None))) == 0
+    assert len(stored) == 13
+    assert sorted(seen) == sorted(stored)

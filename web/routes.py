@@ -132,6 +132,7 @@ def _render(
             "nav": nav,
             "config_json": json.dumps(config, ensure_ascii=False),
             "messages_json": json.dumps(messages, ensure_ascii=False),
+            "config_target_rings": settings.answer_target_rings,
             **(context or {}),
         },
         status_code=status_code,

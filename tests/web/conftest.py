@@ -146,6 +146,18 @@ def browser(console: Console) -> Iterator[Any]:
 class ConsoleErrors(list[str]):
     """Console 'error' messages and uncaught page errors seen during a test."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.allowed: list[str] = []
+
+    def allow(self, text: str) -> None:
+        """An error the test provokes on purpose (e.g. the 404 of a call it may not see)."""
+        self.allowed.append(text)
+
+    def unexpected(self) -> list[str]:
+        """The errors no test asked for."""
+        return [e for e in self if not any(a in e for a in self.allowed)]
+
 
 @pytest.fixture
 def page_errors() -> ConsoleErrors:
@@ -177,7 +189,8 @@ def new_page(browser: Any, console: Console, page_errors: ConsoleErrors) -> Iter
     yield make
     for context in contexts:
         context.close()
-    assert not page_errors, "browser console errors:\n" + "\n".join(page_errors)
+    unexpected = page_errors.unexpected()
+    assert not unexpected, "browser console errors:\n" + "\n".join(unexpected)
 
 
 def login(page: Any, username: str, password: str = PASSWORD) -> None:

@@ -205,6 +205,7 @@ def login(page: Any, username: str, password: str = PASSWORD) -> None:
 def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
     """Save the page as docs/screenshots/<name>-<desktop|narrow>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     width = page.viewport_size["width"] if page.viewport_size else DESKTOP["width"]
     suffix = "narrow" if width < 800 else "desktop"
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"), full_page=full_page)

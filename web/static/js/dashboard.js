@@ -50,7 +50,7 @@ async function load() {
     kpi(t("dash.sl", { rings }), fmtPercent(sl), t("dash.sl_hint", { n: fmtNumber(within), of: fmtNumber(answered) }), sl === null ? "" : sl >= TARGET ? "good" : "bad", "sl"),
     kpi(t("dash.abandon"), fmtPercent(ratio(abandoned, counted)), t("dash.abandon_hint", { n: fmtNumber(abandoned), of: fmtNumber(counted) }), "", "abandon"),
     kpi(t("dash.asa"), fmtSeconds(asa), null, "", "asa"),
-    kpi(t("dash.offered"), fmtNumber(offered), `${fmtDate(byQueue.settings.since)} – ${fmtDate(byQueue.settings.until)}`, "", "offered"),
+    kpi(t("dash.offered"), fmtNumber(offered), `${fmtDate(`${form.since.value}T12:00:00Z`)} – ${fmtDate(`${form.until.value}T12:00:00Z`)}`, "", "offered"),
     kpi(t("dash.followups"), fmtPercent(ratio(fuOnTime, fuOpened)), t("dash.followups_hint", { n: fmtNumber(fuOnTime), of: fmtNumber(fuOpened) }), "", "followups"),
   );
   table($("#by-queue"), rows, t("col.queue"), "queue");
@@ -138,8 +138,8 @@ function heatMap(rows, cycle) {
     }] },
     options: {
       scales: {
-        x: { type: "linear", min: -0.5, max: 23.5, offset: false, ticks: { stepSize: 3, callback: (v) => `${v}` }, grid: { display: false }, title: { display: true, text: t("dash.hour") } },
-        y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, ticks: { stepSize: 1, callback: (v) => fmtWeekday(v) }, grid: { display: false } },
+        x: { type: "linear", min: -0.5, max: 23.5, offset: false, afterBuildTicks: (axis) => { axis.ticks = [0, 3, 6, 9, 12, 15, 18, 21].map((value) => ({ value })); }, ticks: { callback: (v) => `${v}` }, grid: { display: false }, title: { display: true, text: t("dash.hour") } },
+        y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, afterBuildTicks: (axis) => { axis.ticks = [0, 1, 2, 3, 4, 5, 6].map((value) => ({ value })); }, ticks: { callback: (v) => fmtWeekday(v) }, grid: { display: false } },
       },
       plugins: { legend: { display: false }, tooltip: { callbacks: { title: () => "", label: (c) => t("dash.cell", { day: fmtWeekday(c.raw.y), hour: c.raw.x, rings: fmtNumber(c.raw.v, 1), n: fmtNumber(c.raw.answered) }) } } },
     },

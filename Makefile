@@ -22,9 +22,9 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m cli.main demo
 
 test: $(VENV)/.installed-dev
-	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \
-		echo "installing Chromium for the browser tests"; \
-		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium"; \
+	@if [ "$$CI" = "true" ] && { ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; }; then \
+		echo "installing Chromium and CJK fonts for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || echo "could not install chromium"; \
 	fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

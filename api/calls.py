@@ -7,15 +7,14 @@ on a month of calls as on years of them (docs/benchmarks-api.md).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from analytics.models import CallTheme, Flag, Review
 from analytics.reviews import review_statuses
 from api.access import call_filter, can, own_work_filter
 from api.errors import InvalidRequest, NotFound
@@ -79,6 +78,22 @@ def call_conditions(filters: CallFilters, user: User) -> list[ColumnElement[bool
         conditions.append(Call.answered_within_target.is_(filters.within_target))
     if filters.abandoned is not None:
         conditions.append(Call.abandoned.is_(filters.abandoned))
+    if filters.theme is not None:
+        conditions.append(
+            exists(
+                select(CallTheme.id).where(
+                    CallTheme.call_pk == Call.id, CallTheme.theme == filters.theme
+                )
+            )
+        )
+    if filters.flagged is not None:
+        flagged = exists(select(Flag.id).where(Flag.call_pk == Call.id))
+        conditions.append(flagged if filters.flagged else not_(flagged))
+    if filters.reviewed is not None:
+        reviewed: ColumnElement[bool] = exists(select(Review.id).where(Review.call_pk == Call.id))
+        if user.role == "agent":  # as on the list: agents know the reviews of calls they took
+            reviewed = and_(reviewed, own_work_filter(user))
+        conditions.append(reviewed if filters.reviewed else not_(reviewed))
     if filters.q is not None:
         pattern = f"%{_escape_like(filters.q)}%"
         conditions.append(
@@ -191,23 +206,6 @@ def _combined_status(statuses: set[str]) -> str:
     return "failed"
 
 
-def _analytics_models() -> ModuleType | None:
-    try:
-        return importlib.import_module("analytics.models")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("analytics", "analytics.models"):
-            return None
-        raise
-
-
-def _column(model: Any, names: Sequence[str]) -> Any:
-    for name in names:
-        attribute = getattr(model, name, None)
-        if isinstance(attribute, InstrumentedAttribute):
-            return attribute
-    return None
-
-
 def extras_for(
     *, db_session: Session, call_pks: Sequence[int], user: User | None = None
 ) -> dict[int, CallExtras]:
@@ -251,35 +249,19 @@ def _add_review_status(
 def _add_analytics(
     db_session: Session, call_pks: Sequence[int], extras: dict[int, CallExtras]
 ) -> None:
-    """Themes and flags from analytics' CallTheme and Flag tables, when that package has them.
-
-    Read by column name so the API works before and after analytics ships its tables:
-    CallTheme(call_pk, theme|name), Flag(call_pk, kind|rule|name).
-    """
-    models = _analytics_models()
-    if models is None:
-        return
-    call_theme = getattr(models, "CallTheme", None)
-    if call_theme is not None:
-        pk_col, name_col = _column(call_theme, ["call_pk"]), _column(call_theme, ["theme", "name"])
-        if pk_col is not None and name_col is not None:
-            rows = db_session.execute(
-                select(pk_col, name_col).where(pk_col.in_(call_pks)).order_by(name_col)
-            )
-            for pk, name in rows:
-                if name not in extras[pk].themes:
-                    extras[pk].themes.append(str(name))
-    flag = getattr(models, "Flag", None)
-    if flag is not None:
-        pk_col = _column(flag, ["call_pk"])
-        kind_col = _column(flag, ["kind", "rule", "name"])
-        if pk_col is not None and kind_col is not None:
-            for pk, kind in db_session.execute(
-                select(pk_col, kind_col).where(pk_col.in_(call_pks))
-            ):
-                item = extras[pk]
-                if kind not in item.flags:
-                    item.flags.append(str(kind))
+    """Complaint themes and flag rules of these calls, in two queries."""
+    for pk, theme in db_session.execute(
+        select(CallTheme.call_pk, CallTheme.theme)
+        .where(CallTheme.call_pk.in_(call_pks))
+        .order_by(CallTheme.theme)
+    ):
+        if theme not in extras[pk].themes:
+            extras[pk].themes.append(theme)
+    for pk, rule in db_session.execute(
+        select(Flag.call_pk, Flag.rule).where(Flag.call_pk.in_(call_pks)).order_by(Flag.id)
+    ):
+        if rule not in extras[pk].flags:
+            extras[pk].flags.append(rule)
 
 
 # --- shaping -------------------------------------------------------------------------------

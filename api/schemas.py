@@ -206,6 +206,18 @@ class CallFilters(BaseModel):
         None, description="Answered within the queue's target number of rings."
     )
     abandoned: bool | None = None
+    theme: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9_]+$",
+        description="Calls with this complaint theme (its id).",
+        examples=["repeat_repair"],
+    )
+    flagged: bool | None = Field(None, description="Calls with (true) or without (false) flags.")
+    reviewed: bool | None = Field(
+        None, description="Calls with (true) or without (false) a QA review."
+    )
     q: str | None = Field(
         None,
         min_length=1,

@@ -177,3 +177,26 @@ def test_unknown_call_is_404(api: Api) -> None:
     assert reply.status_code == 404
     assert reply.json() == {"detail": "call not found"}
     assert api.get("manager", "/api/v1/calls/a%00b").status_code == 422
+
+
+def test_theme_flagged_and_reviewed_filters(analysed: Api) -> None:
+    from tests.api.test_reviews import ALL_MET, review
+
+    api = analysed
+    # both customers who mention their brakes: the safety theme, always flagged
+    safety = {"answered-1s-complaint", "ring-no-answer-then-next"}
+    assert set(names(calls(api, page_size=200, theme="safety"))) == safety
+    assert names(calls(api, page_size=200, theme="upsell")) == []
+    flagged = set(names(calls(api, page_size=200, flagged="true")))
+    unflagged = set(names(calls(api, page_size=200, flagged="false")))
+    assert safety <= flagged and not flagged & unflagged
+    assert len(flagged | unflagged) == 13
+    assert names(calls(api, page_size=200, reviewed="true")) == []
+    reply = review(api, "sup_hotline", SCENARIOS["answered-fast"], ALL_MET)
+    assert reply.status_code == 201, reply.text
+    assert names(calls(api, page_size=200, reviewed="true")) == ["answered-fast"]
+    assert "answered-fast" not in names(calls(api, page_size=200, reviewed="false"))
+    # the filters combine with access: Bob never sees Alice's reviewed call
+    assert names(calls(api, "bob", page_size=200, reviewed="true")) == []
+    bad = api.get("manager", "/api/v1/calls", params={"theme": "Safety; DROP"})
+    assert bad.status_code == 422 and "theme" in bad.text

@@ -170,6 +170,20 @@ def test_manager_dashboard_matches_the_api(console: Console, new_page: Any) -> N
     assert int(offered.get_attribute("data-value") or "-1") == hotline["offered"]
     shown_percent = cell.inner_text()
     assert shown_percent == f"{hotline['sl_answered'] * 100:.1f}%"
+    # the whole day's two service levels, as the API computes them over every queue
+    (day,) = console.api(
+        "manager",
+        "GET",
+        "/reports/compliance",
+        params={
+            "since": f"{console.day}T00:00:00",
+            "until": _next_day(console.day) + "T00:00:00",
+            "by": "day",
+        },
+    )["rows"]
+    for kpi, field in (("sl", "sl_answered"), ("sl_inclusive", "sl_inclusive")):
+        shown = page.locator(f"[data-kpi='{kpi}'] .value").inner_text()
+        assert shown == f"{day[field] * 100:.1f}%", (kpi, shown, day[field])
     page.wait_for_function("document.querySelector('#chart-heat').width > 0")
     problems = check_page(page)
     shoot_both(page, "dashboard", "#by-queue tr[data-group]")

@@ -46,8 +46,10 @@ async function load() {
   const fuOpened = sum(rows, "followups_opened");
   const fuOnTime = sum(rows, "followups_on_time");
   const sl = ratio(within, answered);
+  const slInclusive = ratio(within, answered + abandoned); // as sl_inclusive: short abandons left out
   $("#kpis").replaceChildren(
     kpi(t("dash.sl", { rings }), fmtPercent(sl), t("dash.sl_hint", { n: fmtNumber(within), of: fmtNumber(answered) }), sl === null ? "" : sl >= TARGET ? "good" : "bad", "sl"),
+    kpi(t("dash.sl_inclusive", { rings }), fmtPercent(slInclusive), t("dash.sl_inclusive_hint", { n: fmtNumber(within), of: fmtNumber(answered + abandoned) }), "", "sl_inclusive"),
     kpi(t("dash.abandon"), fmtPercent(ratio(abandoned, counted)), t("dash.abandon_hint", { n: fmtNumber(abandoned), of: fmtNumber(counted) }), "", "abandon"),
     kpi(t("dash.asa"), fmtSeconds(asa), null, "", "asa"),
     kpi(t("dash.offered"), fmtNumber(offered), `${fmtDate(`${form.since.value}T12:00:00Z`)} – ${fmtDate(`${form.until.value}T12:00:00Z`)}`, "", "offered"),

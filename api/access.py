@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_unredacted": frozenset({"manager", "admin"}),
     "manage_users": frozenset({"admin"}),
     "manage_lexicon": frozenset({"admin"}),
+    "manage_settings": frozenset({"admin"}),  # per-queue ring cycle, target, language, retention
     "view_audit": frozenset({"admin"}),
     # QA: write reviews, see the review queue, settle disputes (within what call_filter shows)
     "review_calls": frozenset({"supervisor", "manager", "admin"}),

@@ -20,6 +20,7 @@ from api.routers import (
     followups,
     live,
     ops,
+    queues,
     reports,
     reviews,
     surveys,
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(followups.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(live.router, prefix=API_PREFIX)
+    app.include_router(queues.router, prefix=API_PREFIX)
     app.include_router(surveys.router, prefix=API_PREFIX)
     app.include_router(ops.router, prefix=API_PREFIX)
     # the conventional unversioned paths for load balancers and Prometheus

@@ -6,6 +6,7 @@ import getpass
 import sys
 
 import click
+from sqlalchemy import select
 
 from cli import common
 from core.db import session_scope
@@ -72,29 +73,27 @@ def run_retention(dry_run: bool, by: str | None) -> None:
 @click.option("--by", help=BY_HELP)
 def queue_retention(queue: str, days: int | None, use_default: bool, by: str | None) -> None:
     """Set how long one queue's recordings and transcripts are kept."""
-    from sqlalchemy import select
-
     from api import service
     from telephony.models import Queue
+    from telephony.service import update_queue
 
     if (days is not None) == use_default:
         raise click.UsageError("give either --days N or --default")
     factory = common.session_factory(check=True)
     with session_scope(factory) as session:
-        row = session.scalar(select(Queue).where(Queue.name == queue))
-        if row is None:
+        if session.scalar(select(Queue.id).where(Queue.name == queue)) is None:
             raise click.ClickException(f"no queue {queue!r} has taken calls yet")
-        before = row.retention_days
-        row.retention_days = days
-        service.audit(
-            db_session=session,
-            user=None,
-            actor=_actor(by),
-            action="retention.queue",
-            object_type="queue",
-            object_id=str(row.id),
-            detail={"queue": queue, "before": before, "after": days},
-        )
+        row, changed = update_queue(db_session=session, name=queue, retention_days=days)
+        if changed:
+            service.audit(
+                db_session=session,
+                user=None,
+                actor=_actor(by),
+                action="retention.queue",
+                object_type="queue",
+                object_id=str(row.id),
+                detail={"queue": queue, "retention_days": days},
+            )
     shown = "the default (CALLSCOPE_RETENTION_DAYS)" if days is None else f"{days} days"
     click.echo(f"{queue}: recordings and transcripts kept {shown}")
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -172,18 +173,18 @@ def queues_set(
     name: str, ring_cycle: float | None, target_rings: int | None, language: str | None
 ) -> None:
     """Override the ring cycle, the answer target or the transcription language of a queue."""
-    if ring_cycle is not None and ring_cycle <= 0:
-        raise click.BadParameter("must be positive", param_hint="--ring-cycle")
-    if target_rings is not None and target_rings < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--target-rings")
+    changes: dict[str, Any] = {}
+    if ring_cycle is not None:
+        changes["ring_cycle_s"] = ring_cycle
+    if target_rings is not None:
+        changes["answer_target_rings"] = target_rings
+    if language is not None:
+        changes["language"] = None if language == "auto" else language
     with session_scope(common.session_factory()) as session:
-        queue = service.get_or_create_queue(db_session=session, name=name)
-        if ring_cycle is not None:
-            queue.ring_cycle_s = ring_cycle
-        if target_rings is not None:
-            queue.answer_target_rings = target_rings
-        if language is not None:
-            queue.language = None if language == "auto" else language
+        try:
+            queue, _ = service.update_queue(db_session=session, name=name, **changes)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
         click.echo(
             f"{name}: ring cycle {queue.ring_cycle_s or 'default'}, "
             f"target {queue.answer_target_rings or 'default'} rings, "

@@ -110,6 +110,49 @@ def get_or_create_queue(*, db_session: Session, name: str) -> Queue:
     return queue
 
 
+QUEUE_LANGUAGES = ("zh", "ko", "en")
+_UNSET: Any = object()
+
+
+def update_queue(
+    *,
+    db_session: Session,
+    name: str,
+    ring_cycle_s: float | None = _UNSET,
+    answer_target_rings: int | None = _UNSET,
+    language: str | None = _UNSET,
+    retention_days: int | None = _UNSET,
+) -> tuple[Queue, list[str]]:
+    """Set a queue's ring cycle, answer target, transcription language or retention (None:
+    back to the settings' default); returns the queue and the fields changed. Raises ValueError.
+    """
+    if ring_cycle_s is not _UNSET and ring_cycle_s is not None and not 0 < ring_cycle_s <= 60:
+        raise ValueError("ring_cycle_s must be above 0 and at most 60 seconds")
+    if (
+        answer_target_rings is not _UNSET
+        and answer_target_rings is not None
+        and not (1 <= answer_target_rings <= 50)
+    ):
+        raise ValueError("answer_target_rings must be between 1 and 50")
+    if language is not _UNSET and language is not None and language not in QUEUE_LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(QUEUE_LANGUAGES)} or null (auto)")
+    if retention_days is not _UNSET and retention_days is not None and retention_days < 0:
+        raise ValueError("retention_days must be 0 (keep forever) or more")
+    queue = get_or_create_queue(db_session=db_session, name=name)
+    changed = []
+    for field, value in (
+        ("ring_cycle_s", ring_cycle_s),
+        ("answer_target_rings", answer_target_rings),
+        ("language", language),
+        ("retention_days", retention_days),
+    ):
+        if value is not _UNSET and getattr(queue, field) != value:
+            setattr(queue, field, value)
+            changed.append(field)
+    db_session.flush()
+    return queue, changed
+
+
 def recording_legs(mixed: str | None, settings: Settings) -> tuple[str | None, str | None]:
     """The customer and agent leg paths MixMonitor writes beside the mixed file."""
     if not mixed or not settings.recording_has_legs:

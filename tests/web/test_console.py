@@ -226,6 +226,18 @@ def test_admin_tests_a_sentence_live(console: Console, new_page: Any) -> None:
     assert "Safety" in page.locator("#lx-result").inner_text()
     problems += check_page(page)
     shoot_both(page, "admin-lexicon", "#lx-result li")
+
+    # ring cycle per queue: Korea's 3 s rings for the sales queue
+    page.locator("#tab-rules").click()
+    row = page.locator("#queues-table tr[data-queue='sales']")
+    row.wait_for()
+    row.locator("[name=ring_cycle_s]").fill("3")
+    row.locator("button").click()
+    page.locator("#queues-table tr[data-queue='sales'] th div", has_text="9").wait_for()
+    sales = next(q for q in console.api("admin", "GET", "/queues") if q["name"] == "sales")
+    assert sales["ring_cycle_s"] == 3.0 and sales["effective_target_s"] == 9.0
+    problems += check_page(page)
+    shoot_both(page, "admin-queues", "#queues-table tr[data-queue]")
     assert not problems, "\n".join(problems)
 
 

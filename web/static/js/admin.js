@@ -127,6 +127,38 @@ $("#form-form").addEventListener("submit", async (e) => {
 
 // --- rules and audit ------------------------------------------------------------------------------
 $("#rules-text").textContent = t("admin.rules_text", { cycle: fmtNumber(config.ring_cycle_s, 1), rings: config.target_rings, s: fmtNumber(config.target_rings * config.ring_cycle_s) });
+async function queues() {
+  const table = $("#queues-table");
+  try {
+    const list = await api("/queues");
+    const num = (q, field, label, attrs) => h("input", { type: "number", name: field, "aria-label": `${q.name}: ${label}`, placeholder: t("admin.default_placeholder"), value: q[field] ?? "", style: "width:7rem", ...attrs });
+    table.replaceChildren(
+      h("thead", {}, h("tr", {}, ...["col.queue", "admin.ring_cycle", "admin.target_rings", "admin.queue_lang", "admin.retention_days", ""].map((k) => h("th", { scope: "col" }, k ? t(k) : "")))),
+      h("tbody", {}, ...list.map((q) => {
+        const lang = h("select", { name: "language", "aria-label": `${q.name}: ${t("admin.queue_lang")}` },
+          h("option", { value: "" }, t("admin.lang_auto")), ...["zh", "ko", "en"].map((l) => h("option", { value: l, selected: q.language === l }, l)));
+        const hint = h("div", { class: "muted", style: "font-size:.78rem" }, t("admin.in_force", { s: fmtNumber(q.effective_target_s, 1) }));
+        const row = h("tr", { "data-queue": q.name },
+          h("th", { scope: "row" }, q.name, hint),
+          h("td", {}, num(q, "ring_cycle_s", t("admin.ring_cycle"), { min: "0.5", max: "60", step: "0.5" })),
+          h("td", {}, num(q, "answer_target_rings", t("admin.target_rings"), { min: "1", max: "50", step: "1" })),
+          h("td", {}, lang),
+          h("td", {}, num(q, "retention_days", t("admin.retention_days"), { min: "0", step: "1" })),
+          h("td", {}, h("button", { class: "btn", type: "button", onclick: () => saveQueue(q.name, row) }, t("common.save"))));
+        return row;
+      })));
+  } catch (err) { showError(table, err); }
+}
+async function saveQueue(name, row) {
+  const value = (field) => { const v = row.querySelector(`[name=${field}]`).value; return v === "" ? null : Number(v); };
+  const language = row.querySelector("[name=language]").value || null;
+  const body = { ring_cycle_s: value("ring_cycle_s"), answer_target_rings: value("answer_target_rings"), retention_days: value("retention_days"), language };
+  try {
+    await api(`/queues/${encodeURIComponent(name)}`, { method: "PATCH", body });
+    toast(t("admin.queue_saved", { name }));
+    queues();
+  } catch (err) { toast(err.message, "error"); }
+}
 async function audit() {
   const table = $("#audit-table");
   try {
@@ -140,4 +172,5 @@ async function audit() {
 users();
 versions();
 forms();
+queues();
 audit();

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db import session_scope
+from telephony.live import read_snapshot
 from telephony.models import AmiEventLog, Call
 from transcription.models import Transcript
 
@@ -51,6 +52,31 @@ class DatabaseCollector(Collector):
         today = GaugeMetricFamily("callscope_calls_today", "Calls that started since 00:00 UTC")
         today.add_metric([], figures["calls_today"])
         yield today
+        live = figures["live"]
+        if live is not None:
+            connected = GaugeMetricFamily(
+                "callscope_connector_connected",
+                "1 when the connector's AMI link is up and its snapshot is under 10 s old",
+            )
+            connected.add_metric([], 1 if live.get("connected") and live["age_s"] < 10 else 0)
+            yield connected
+            waiting = GaugeMetricFamily(
+                "callscope_calls_waiting",
+                "Callers waiting for a person now, by queue",
+                labels=["queue"],
+            )
+            per_queue: dict[str, int] = {}
+            for call in live.get("waiting", []):
+                name = call.get("queue") or ""
+                per_queue[name] = per_queue.get(name, 0) + 1
+            for name, count in sorted(per_queue.items()):
+                waiting.add_metric([name], count)
+            yield waiting
+            longest = GaugeMetricFamily(
+                "callscope_longest_wait_seconds", "The longest current wait of a caller"
+            )
+            longest.add_metric([], float(live.get("longest_wait_s", 0.0)))
+            yield longest
         if figures["last_event_ts"] is not None:
             last = GaugeMetricFamily(
                 "callscope_ami_last_event_timestamp_seconds",
@@ -76,7 +102,13 @@ class DatabaseCollector(Collector):
                 if last_id is not None
                 else None
             )
-        return {"backlog": backlog or 0, "calls_today": calls_today or 0, "last_event_ts": last_ts}
+            live = read_snapshot(db_session=session)
+        return {
+            "backlog": backlog or 0,
+            "calls_today": calls_today or 0,
+            "last_event_ts": last_ts,
+            "live": live,
+        }
 
 
 class ApiMetrics:

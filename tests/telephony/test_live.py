@@ -143,4 +143,9 @@ def test_api_serves_the_snapshot_and_streams_it(
                 ]
                 assert time.monotonic() - started >= 0.9  # one a second
             assert len(frames) == 2 and all(f["today"] == body["today"] for f in frames)
+            metrics = client.get("/metrics").text
+            assert "callscope_connector_connected 1.0" in metrics
+            assert "callscope_longest_wait_seconds 0.0" in metrics
         finish(connector, thread)
+        with TestClient(create_app(settings)) as client:
+            assert "callscope_connector_connected 0.0" in client.get("/metrics").text

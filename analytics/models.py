@@ -259,3 +259,18 @@ class ReviewScore(Base):
     def missed(self) -> bool:
         """True when the item scored nothing (a missed critical item fails the review)."""
         return self.score == 0
+
+
+class FlagRuleSet(Base):
+    """Flag thresholds and the follow-up due time an admin set; the newest row is in force.
+
+    `rules` holds only the fields set here (FLAG_RULE_FIELDS); the others come from the
+    settings. Rows are never changed, so the table is the history.
+    """
+
+    __tablename__ = "flag_rule_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics import flags as flag_rules
-from analytics import followups, themes
+from analytics import followups, rules, themes
 from analytics.matcher import Matcher
 from analytics.models import Flag, FollowUp
 from analytics.theme_results import ThemeResult
@@ -85,7 +85,9 @@ def after_call(
     options: AnalysisOptions | None = None,
 ) -> CallAnalysis:
     """Flags and follow-ups from what is stored (the call, its themes if any, its transcript)."""
-    options = options or AnalysisOptions.from_settings(settings)
+    if options is None:
+        in_force = rules.effective_settings(db_session=db_session, settings=settings)
+        options = AnalysisOptions.from_settings(in_force)
     flags = flag_rules.evaluate_call(
         db_session=db_session, call_pk=call_pk, settings=settings, options=options.flags
     )

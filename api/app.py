@@ -17,6 +17,7 @@ from api.routers import (
     audit,
     auth,
     calls,
+    flag_rules,
     followups,
     live,
     ops,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(live.router, prefix=API_PREFIX)
     app.include_router(queues.router, prefix=API_PREFIX)
+    app.include_router(flag_rules.router, prefix=API_PREFIX)
     app.include_router(surveys.router, prefix=API_PREFIX)
     app.include_router(ops.router, prefix=API_PREFIX)
     # the conventional unversioned paths for load balancers and Prometheus

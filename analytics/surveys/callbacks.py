@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from analytics import followups
+from analytics import followups, rules
 from analytics.errors import CallNotFound
 from analytics.flags import is_theme_rule
 from analytics.models import Flag
@@ -153,7 +153,11 @@ def build_callbacks(
             db_session=db_session,
             number=call.caller_number,
             since=call.ended_at or call.started_at,
-            options=followups.FollowUpOptions(due_h=settings.followup_due_h),
+            options=followups.FollowUpOptions(
+                due_h=rules.effective_settings(
+                    db_session=db_session, settings=settings
+                ).followup_due_h
+            ),
         )
         if callback is not None:
             _close_by_call(db_session, item, callback)
@@ -203,7 +207,9 @@ def complete_by_outbound(
     call = db_session.get(Call, call_pk)
     if call is None:
         raise CallNotFound(f"no call with id {call_pk}")
-    options = followups.FollowUpOptions(due_h=settings.followup_due_h)
+    options = followups.FollowUpOptions(
+        due_h=rules.effective_settings(db_session=db_session, settings=settings).followup_due_h
+    )
     numbers = followups.reached_numbers(call, options)
     if not numbers:
         return []
@@ -317,7 +323,9 @@ def item_row(
 
 def sync_callbacks(*, db_session: Session, settings: Settings) -> list[CallbackItem]:
     """Complete every open item whose callback is already stored (catch-up after downtime)."""
-    options = followups.FollowUpOptions(due_h=settings.followup_due_h)
+    options = followups.FollowUpOptions(
+        due_h=rules.effective_settings(db_session=db_session, settings=settings).followup_due_h
+    )
     done: list[CallbackItem] = []
     for item in list_callbacks(db_session=db_session, status="open"):
         call = db_session.get(Call, item.call_pk)

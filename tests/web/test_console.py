@@ -236,6 +236,17 @@ def test_admin_tests_a_sentence_live(console: Console, new_page: Any) -> None:
     page.locator("#queues-table tr[data-queue='sales'] th div", has_text="9").wait_for()
     sales = next(q for q in console.api("admin", "GET", "/queues") if q["name"] == "sales")
     assert sales["ring_cycle_s"] == 3.0 and sales["effective_target_s"] == 9.0
+    # a flag threshold set here is what the API (and the analysis) uses
+    page.locator("#fr-flag_long_silence_s").fill("8")
+    page.locator("#flag-rules-form button[type=submit]").click()
+    page.wait_for_function(
+        "document.querySelector('#fr-flag_long_silence_s')?.value === '8' && "
+        "document.querySelector('.toast') !== null"
+    )
+    rules = {r["field"]: r for r in console.api("admin", "GET", "/flag-rules")["rules"]}
+    assert rules["flag_long_silence_s"]["value"] == 8 and rules["flag_long_silence_s"][
+        "source"
+    ] == ("console")
     problems += check_page(page)
     shoot_both(page, "admin-queues", "#queues-table tr[data-queue]")
     assert not problems, "\n".join(problems)

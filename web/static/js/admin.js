@@ -159,6 +159,40 @@ async function saveQueue(name, row) {
     queues();
   } catch (err) { toast(err.message, "error"); }
 }
+async function flagRules() {
+  const box = $("#flag-rules-fields");
+  try {
+    const { rules } = await api("/flag-rules");
+    box.replaceChildren(...rules.map((r) => {
+      const id = `fr-${r.field}`;
+      if (typeof r.setting === "boolean") {
+        return h("div", { class: "field" }, h("label", { for: id }, t(`rule.${r.field}`)),
+          h("select", { id, name: r.field },
+            h("option", { value: "", selected: r.source === "settings" }, `${t("admin.from_settings")}: ${r.setting ? t("common.yes") : t("common.no")}`),
+            h("option", { value: "true", selected: r.source === "console" && r.value === true }, t("common.yes")),
+            h("option", { value: "false", selected: r.source === "console" && r.value === false }, t("common.no"))));
+      }
+      const text = typeof r.setting === "string";
+      return h("div", { class: "field" }, h("label", { for: id }, t(`rule.${r.field}`)),
+        h("input", { id, name: r.field, type: text ? "text" : "number", step: "any", min: text ? null : "0", placeholder: String(r.setting), value: r.source === "console" ? String(r.value) : "" }));
+    }));
+  } catch (err) { showError(box, err); }
+}
+$("#flag-rules-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const body = {};
+  for (const el of f.querySelectorAll("input, select")) {
+    if (el.value === "") continue;
+    body[el.name] = el.tagName === "SELECT" ? el.value === "true" : el.type === "number" ? Number(el.value) : el.value;
+  }
+  try {
+    await api("/flag-rules", { method: "PUT", body });
+    formError(f, "");
+    toast(t("admin.rules_saved"));
+    flagRules();
+  } catch (err) { formError(f, err instanceof ApiError ? err.message : t("common.error")); }
+});
 async function audit() {
   const table = $("#audit-table");
   try {
@@ -173,4 +207,5 @@ users();
 versions();
 forms();
 queues();
+flagRules();
 audit();

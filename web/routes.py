@@ -43,10 +43,12 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("agent", "/me", "nav.agent", frozenset({"agent"})),
+    Page("callbacks", "/callbacks", "nav.callbacks", ALL_ROLES),
     Page("queue", "/queue", "nav.queue", STAFF),
     Page("calls", "/calls", "nav.calls", ALL_ROLES),
     Page("dashboard", "/dashboard", "nav.dashboard", STAFF),
     Page("themes", "/themes", "nav.themes", STAFF),
+    Page("satisfaction", "/satisfaction", "nav.satisfaction", STAFF),
     Page("wallboard", "/wallboard", "nav.wallboard", ALL_ROLES),
     Page("admin", "/admin", "nav.admin", frozenset({"admin"})),
     Page("call", "/calls/{call_id}", "call.title", ALL_ROLES, in_nav=False),
@@ -252,3 +254,15 @@ def wallboard(request: Request) -> Response:
 def admin(request: Request) -> Response:
     """Users, lexicon, flag rules, queues, QA forms."""
     return _page(request, "admin")
+
+
+@router.get("/callbacks", response_class=HTMLResponse)
+def callbacks_page(request: Request) -> Response:
+    """Customers to call back: the judged call's facts and the survey form."""
+    return _page(request, "callbacks")
+
+
+@router.get("/satisfaction", response_class=HTMLResponse)
+def satisfaction_page(request: Request) -> Response:
+    """The satisfaction index by agent, queue and period, and what drives it."""
+    return _page(request, "satisfaction")

@@ -224,8 +224,10 @@ def _shoot_both(page: Any, name: str, ready: str) -> None:
     """Screenshots at desktop and narrow widths, waiting for `ready` after each resize."""
     page.set_viewport_size(DESKTOP)
     page.wait_for_selector(ready)
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
     page.set_viewport_size(NARROW)
     page.wait_for_selector(ready)
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
     page.set_viewport_size(DESKTOP)

@@ -42,13 +42,19 @@ function renderList() {
   $("#cb-body").replaceChildren(...(items.length ? items.map(row) : [emptyRow(6, t("cb.empty"))]));
 }
 
+/** The complaint themes named in an item's detail ("complaint: brakes, safety"), as labels. */
+function reasonThemes(item) {
+  if (item.reason !== "complaint" || !item.detail?.startsWith("complaint: ")) return [];
+  return item.detail.slice(11).split(",").map((id) => badge(themeLabel(id.trim()), "theme"));
+}
+
 function row(item) {
   return h("tr", { "data-item": item.id, "data-status": item.status, class: item.id === selected ? "selected" : "" },
     h("td", {}, h("button", { type: "button", class: "linklike mono", onclick: () => open(item, true), "aria-label": t("cb.open_item", { number: item.number }) }, item.number)),
     h("td", {}, reasonBadge(item.reason)),
     h("td", { class: "hide-narrow" }, item.queue || "–"),
     h("td", { class: "hide-narrow" }, item.agent || t("cb.unassigned")),
-    h("td", { class: "num" }, fmtDateTime(item.due_at)),
+    h("td", { class: "num hide-narrow" }, fmtDateTime(item.due_at)),
     h("td", {}, statusBadge(item.status), item.response_id ? badge(t("cb.answered"), "ok") : null));
 }
 
@@ -71,7 +77,7 @@ async function open(item, focus) {
   box.replaceChildren(
     h("div", { class: "cb-head" },
       h("p", { class: "cb-number" }, h("a", { href: `tel:${item.number}`, class: "mono" }, t("cb.call_to", { number: item.number }))),
-      h("p", {}, reasonBadge(item.reason), item.detail ? h("span", { class: "muted" }, item.detail) : null),
+      h("p", {}, reasonBadge(item.reason), ...reasonThemes(item)),
       h("p", { class: "muted" }, t("followup.due", { at: fmtDateTime(item.due_at) }))),
     completion(item),
     h("h3", {}, t("cb.judged"), " ", call ? h("a", { href: `/calls/${encodeURIComponent(call.call_id)}`, class: "cb-calllink" }, t("cb.open_call")) : null),

@@ -38,7 +38,16 @@ function range() {
 
 const tOr = (key, fallback) => (t(key) === key ? fallback : t(key));
 const questionLabel = (key) => tOr(`survey.q.${key}`, questions.find((q) => q.key === key)?.label || key);
-const fmtIndex = (v) => fmtNumber(v, 1);
+const indexFormat = new Intl.NumberFormat(config.locale || "en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const fmtIndex = (v) => (v === null || v === undefined ? "–" : indexFormat.format(v));
+/** A long axis label on two lines (Chart.js draws an array as lines), split at a middle space. */
+function wrap(label, max = 18) {
+  if (label.length <= max || !label.includes(" ")) return label;
+  const mid = label.length / 2;
+  let cut = -1;
+  for (let i = label.indexOf(" "); i !== -1; i = label.indexOf(" ", i + 1)) if (cut === -1 || Math.abs(i - mid) < Math.abs(cut - mid)) cut = i;
+  return [label.slice(0, cut), label.slice(cut + 1)];
+}
 const indexColor = (v) => (v === null || v === undefined ? "#94a3b8" : v >= GOOD ? "#11703f" : v < BAD ? "#b3261e" : "#1d4ed8");
 
 function groupLabel(group, by) {
@@ -100,18 +109,20 @@ function kpis(w) {
   );
 }
 
-function figuresTable(el, rows, label, caption) {
+/** A table of index rows; `compact` (driver buckets) leaves out the response rate and recommend. */
+function figuresTable(el, rows, label, caption, compact = false) {
+  const wide = (cell) => (compact ? null : cell);
   const head = h("thead", {}, h("tr", {},
     h("th", { scope: "col" }, caption), h("th", { scope: "col", class: "num" }, t("sat.col_index")),
-    h("th", { scope: "col", class: "num" }, t("sat.responses")), h("th", { scope: "col", class: "num hide-narrow" }, t("sat.response_rate")),
-    h("th", { scope: "col", class: "num" }, t("sat.dissatisfied")), h("th", { scope: "col", class: "num hide-narrow" }, t("sat.recommend"))));
+    h("th", { scope: "col", class: "num" }, t("sat.responses")), wide(h("th", { scope: "col", class: "num hide-narrow" }, t("sat.response_rate"))),
+    h("th", { scope: "col", class: "num" }, t("sat.dissatisfied")), wide(h("th", { scope: "col", class: "num hide-narrow" }, t("sat.recommend")))));
   const body = h("tbody", {}, ...(rows.length ? rows.map((r) => h("tr", { "data-group": r.group ?? "" },
     h("th", { scope: "row", style: "font-weight:500;color:inherit" }, label(r.group)),
     h("td", { class: "num", "data-field": "index", "data-value": r.index ?? "" }, fmtIndex(r.index)),
     h("td", { class: "num", "data-field": "responses", "data-value": r.responses }, fmtNumber(r.responses)),
-    h("td", { class: "num hide-narrow" }, fmtPercent(r.response_rate)),
+    wide(h("td", { class: "num hide-narrow" }, fmtPercent(r.response_rate))),
     h("td", { class: "num" }, fmtPercent(r.dissatisfied_share)),
-    h("td", { class: "num hide-narrow" }, fmtPercent(r.would_recommend_share)))) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, t("sat.no_data")))]));
+    wide(h("td", { class: "num hide-narrow" }, fmtPercent(r.would_recommend_share))))) : [h("tr", {}, h("td", { colspan: compact ? 4 : 6, class: "empty" }, t("sat.no_data")))]));
   el.replaceChildren(h("caption", { class: "visually-hidden" }, caption), head, body);
 }
 
@@ -135,7 +146,7 @@ function averages(w) {
   const keys = questions.map((q) => q.key).filter((k) => k in (w.averages || {}));
   draw("chart-averages", {
     type: "bar",
-    data: { labels: keys.map(questionLabel), datasets: [{ label: t("sat.averages"), data: keys.map((k) => w.averages[k]), backgroundColor: keys.map((k, i) => PALETTE[i % PALETTE.length]) }] },
+    data: { labels: keys.map((k) => wrap(questionLabel(k))), datasets: [{ label: t("sat.averages"), data: keys.map((k) => w.averages[k]), backgroundColor: keys.map((k, i) => PALETTE[i % PALETTE.length]) }] },
     options: {
       indexAxis: "y",
       scales: { x: { min: 1, max: 5, ticks: { stepSize: 1 } } },
@@ -162,7 +173,7 @@ function reasons(w) {
 
 function ringsDriver(rows, limit) {
   $("#dr-hint").textContent = t("sat.drv_rings_hint", { n: limit });
-  figuresTable($("#drv-rings"), rows, (g) => bucketLabel(g, limit), t("sat.bucket"));
+  figuresTable($("#drv-rings"), rows, (g) => bucketLabel(g, limit), t("sat.bucket"), true);
   const speed = rows.map((r) => r.averages?.reach_speed ?? null);
   draw("chart-rings", {
     type: "bar",
@@ -184,10 +195,10 @@ function ringsDriver(rows, limit) {
 }
 
 function bucketDriver(canvas, table, rows, limit, horizontal) {
-  figuresTable($(table), rows, (g) => bucketLabel(g, limit), t("sat.bucket"));
+  figuresTable($(table), rows, (g) => bucketLabel(g, limit), t("sat.bucket"), true);
   draw(canvas, {
     type: "bar",
-    data: { labels: rows.map((r) => bucketLabel(r.group, limit)), datasets: [{ label: t("sat.index"), data: rows.map((r) => r.index), backgroundColor: rows.map((r) => indexColor(r.index)) }] },
+    data: { labels: rows.map((r) => wrap(bucketLabel(r.group, limit))), datasets: [{ label: t("sat.index"), data: rows.map((r) => r.index), backgroundColor: rows.map((r) => indexColor(r.index)) }] },
     options: {
       indexAxis: horizontal ? "y" : "x",
       scales: { [horizontal ? "x" : "y"]: { min: 0, max: 100, title: { display: true, text: t("sat.index_axis") } } },

@@ -43,9 +43,9 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("agent", "/me", "nav.agent", frozenset({"agent"})),
-    Page("callbacks", "/callbacks", "nav.callbacks", ALL_ROLES),
     Page("queue", "/queue", "nav.queue", STAFF),
     Page("calls", "/calls", "nav.calls", ALL_ROLES),
+    Page("callbacks", "/callbacks", "nav.callbacks", ALL_ROLES),
     Page("dashboard", "/dashboard", "nav.dashboard", STAFF),
     Page("themes", "/themes", "nav.themes", STAFF),
     Page("satisfaction", "/satisfaction", "nav.satisfaction", STAFF),

@@ -82,7 +82,7 @@ async function open(item, focus) {
     completion(item),
     h("h3", {}, t("cb.judged"), " ", call ? h("a", { href: `/calls/${encodeURIComponent(call.call_id)}`, class: "cb-calllink" }, t("cb.open_call")) : null),
     call ? facts(call) : h("p", { class: "empty" }, t("call.not_found")),
-    item.response_id ? null : survey(item),
+    item.response_id || !item.call_id ? null : survey(item),
     item.status === "done" ? null : completeForm(item),
   );
   if (focus) {

@@ -22,6 +22,7 @@ from api.access import call_filter, can
 from api.calls import get_call
 from api.deps import ClientDep, CurrentUser, SessionDep, StateDep
 from api.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from api.reports import local_time, zone_name
 from api.routers import errors
 from telephony.models import Agent
 
@@ -221,10 +222,22 @@ def submit_response(
     return ResponseOut.model_validate(service.response_row(response, call))
 
 
+def _period(
+    since: datetime | None, until: datetime | None, state: StateDep
+) -> tuple[datetime | None, datetime | None]:
+    """Aware UTC bounds; a bound without a zone is read in the hotline's time zone."""
+    tz = zone_name(None, state.settings)
+    start, end = local_time(since, tz), local_time(until, tz)
+    if start is not None and end is not None and start >= end:
+        raise InvalidRequest("since must be before until")
+    return start, end
+
+
 @router.get("/responses", response_model=list[ResponseOut], responses=errors(401, 422))
 def list_responses(
     user: CurrentUser,
     db_session: SessionDep,
+    state: StateDep,
     since: datetime | None = None,
     until: datetime | None = None,
     source: Literal["console", "ivr", "csv"] | None = None,
@@ -233,7 +246,9 @@ def list_responses(
     dissatisfied: bool | None = None,
     limit: int = Query(200, ge=1, le=1000),
 ) -> list[ResponseOut]:
-    """Answers about the calls you may see, newest first."""
+    """Answers about the calls you may see, newest first (a time without a zone is in
+    CALLSCOPE_TIMEZONE)."""
+    since, until = _period(since, until, state)
     rows = service.list_responses(
         db_session=db_session,
         condition=call_filter(user),
@@ -321,7 +336,9 @@ def satisfaction_report(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[FiguresOut]:
-    """The satisfaction index of the calls you may see started in [since, until), by group."""
+    """The satisfaction index of the calls you may see started in [since, until), by group (a
+    time without a zone is in CALLSCOPE_TIMEZONE)."""
+    since, until = _period(since, until, state)
     rows = satisfaction.satisfaction_index(
         db_session=db_session,
         weights=satisfaction.parse_weights(state.settings.survey_weights),
@@ -343,7 +360,9 @@ def drivers(
     until: datetime | None = None,
     rings: int = Query(3, ge=1, le=20, description="Bucket: answered within this many rings."),
 ) -> DriversOut:
-    """What moves satisfaction: rings to answer, complaint themes, QA review scores."""
+    """What moves satisfaction: rings to answer, complaint themes, QA review scores (a time
+    without a zone is in CALLSCOPE_TIMEZONE)."""
+    since, until = _period(since, until, state)
     found = satisfaction.drivers(
         db_session=db_session,
         weights=satisfaction.parse_weights(state.settings.survey_weights),

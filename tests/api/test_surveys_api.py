@@ -109,3 +109,13 @@ def test_callback_lists_for_me_and_my_team_and_completing_an_item(api: Api) -> N
 def test_rejected_inputs_are_for_managers(api: Api) -> None:
     assert api.get("alice", "/api/v1/surveys/rejects").status_code == 403
     assert api.get("manager", "/api/v1/surveys/rejects").json() == []
+
+
+def test_periods_without_a_zone_are_the_hotlines_and_bad_ones_are_422(api: Api) -> None:
+    for path in ("satisfaction", "drivers", "responses"):
+        naive = api.get("manager", f"/api/v1/surveys/{path}?since=2026-11-22T00:00:00")
+        assert naive.status_code == 200, (path, naive.text)
+        backwards = api.get(
+            "manager", f"/api/v1/surveys/{path}?since=2026-11-23T00:00:00Z&until=2026-11-22"
+        )
+        assert backwards.status_code == 422 and "before" in backwards.text, path

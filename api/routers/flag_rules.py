@@ -81,7 +81,7 @@ def get_flag_rules(user: CurrentUser, db_session: SessionDep, state: StateDep) -
 @router.put(
     "",
     response_model=FlagRulesOut,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
     summary="Set flag thresholds",
 )
 def put_flag_rules(

@@ -78,7 +78,7 @@ def list_queues(user: CurrentUser, db_session: SessionDep, state: StateDep) -> l
 @router.patch(
     "/{name}",
     response_model=QueueOut,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422),
     summary="Change a queue's ring cycle, answer target, language or retention",
 )
 def update_queue(

@@ -50,8 +50,11 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def call_conditions(filters: CallFilters, user: User) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of a call query: the user's access first, then the filters."""
+def call_conditions(
+    filters: CallFilters, user: User, *, whole_history: bool = False
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a call query: the user's access first, then the filters
+    (`whole_history`: see `call_filter`)."""
     if (
         filters.q is not None
         and not can(user, "view_unredacted")
@@ -61,7 +64,7 @@ def call_conditions(filters: CallFilters, user: User) -> list[ColumnElement[bool
             "searching transcripts for digits needs the view_unredacted permission "
             "(phone, ID and plate numbers are masked for your role)"
         )
-    conditions: list[ColumnElement[bool]] = [call_filter(user)]
+    conditions: list[ColumnElement[bool]] = [call_filter(user, whole_history=whole_history)]
     if filters.since is not None:
         conditions.append(Call.started_at >= filters.since)
     if filters.until is not None:
@@ -147,7 +150,9 @@ def list_calls_page(*, db_session: Session, user: User, query: CallListQuery) ->
     if offset == 0 and len(calls) < page_size:
         total, exact = len(calls), True  # the whole result is on this page: nothing to count
     else:
-        capped = select(Call.id).where(*conditions).limit(TOTAL_CAP + 1).subquery()
+        # without a start the count may run over the whole history: gather, do not look up
+        counting = call_conditions(query, user, whole_history=query.since is None)
+        capped = select(Call.id).where(*counting).limit(TOTAL_CAP + 1).subquery()
         counted = db_session.scalar(select(func.count()).select_from(capped)) or 0
         total, exact = min(counted, TOTAL_CAP), counted <= TOTAL_CAP
     return CallPageResult(

@@ -97,10 +97,14 @@ class CallAttempt(Base):
     """One agent's phone ringing for a call, and how that ended."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (UniqueConstraint("call_pk", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("call_pk", "seq"),
+        # "did this call ring that agent?" answered from the index alone (agents' call lists)
+        Index("ix_call_attempts_call_agent", "call_pk", "agent_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     agent_name: Mapped[str] = mapped_column(String(200))

@@ -151,7 +151,11 @@ def list_calls_page(*, db_session: Session, user: User, query: CallListQuery) ->
         total, exact = len(calls), True  # the whole result is on this page: nothing to count
     else:
         # without a start the count may run over the whole history: gather, do not look up
-        counting = call_conditions(query, user, whole_history=query.since is None)
+        counting = (
+            conditions
+            if query.since is not None
+            else call_conditions(query, user, whole_history=True)
+        )
         capped = select(Call.id).where(*counting).limit(TOTAL_CAP + 1).subquery()
         counted = db_session.scalar(select(func.count()).select_from(capped)) or 0
         total, exact = min(counted, TOTAL_CAP), counted <= TOTAL_CAP

@@ -49,21 +49,19 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import sqlalchemy
-from sqlalchemy import Engine, create_engine, event, insert, make_url, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, create_engine, insert, make_url, select, text
 
 from analytics.models import Flag
 from api import auth
 from api import calls as api_calls
 from api.models import User
 from api.schemas import CallListQuery
-from benchmarks.reports import AGENTS, END, QUEUES, SMALL_DAYS, generate
+from benchmarks.reports import AGENTS, END, QUEUES, SMALL_DAYS, generate, plan_of
 from cli.models import load_all_models
 from core import migrate
 from core.db import make_engine, make_sessionmaker, session_scope, utcnow
@@ -265,6 +263,11 @@ def make_users(url: str) -> dict[str, Any]:
     return out
 
 
+def _page_query(statement: str) -> bool:
+    """The page query of a call list: it reads calls with ORDER BY and LIMIT."""
+    return "FROM calls" in statement and "ORDER BY" in statement and "LIMIT" in statement
+
+
 def list_plans(url: str) -> dict[str, list[str]]:
     """The database's plan of the page query of each list, as each role sends it."""
     engine = make_engine(url)
@@ -282,31 +285,9 @@ def list_plans(url: str) -> dict[str, list[str]]:
                 def run(user: User = user, parsed: CallListQuery = parsed) -> None:
                     api_calls.list_calls_page(db_session=session, user=user, query=parsed)
 
-                plans[f"{role}/{name}"] = _plan(engine, session, run)
+                plans[f"{role}/{name}"] = plan_of(engine, run, pick=_page_query)
     engine.dispose()
     return plans
-
-
-def _plan(engine: Engine, session: Session, run: Callable[[], None]) -> list[str]:
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
-        seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        run()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    # the page query: the first that reads calls with ORDER BY and LIMIT
-    statement, params = next(
-        (s, p) for s, p in seen if "FROM calls" in s and "ORDER BY" in s and "LIMIT" in s
-    )
-    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    cursor = session.connection().connection.cursor()
-    cursor.execute(prefix + statement, params)
-    rows = cursor.fetchall()
-    return [" | ".join(str(v) for v in row) if len(row) > 1 else str(row[0]) for row in rows]
 
 
 # --- server and clients --------------------------------------------------------------------

@@ -27,6 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# benchmarks/transcription.py would shadow the transcription package: import from the root
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:1] = [str(ROOT)]
+
 import sqlalchemy
 from sqlalchemy import Engine, create_engine, event, insert, text
 
@@ -159,8 +163,13 @@ def load(url: str, size: int, per_day: float) -> float:
     return time.perf_counter() - began
 
 
-def plan_of(engine: Engine, session_run: Callable[[], None]) -> list[str]:
-    """The database's plan of the report query that `session_run` sends."""
+def plan_of(
+    engine: Engine,
+    session_run: Callable[[], None],
+    pick: Callable[[str], bool] = lambda statement: "GROUP BY" in statement,
+) -> list[str]:
+    """The database's plan of the last query `session_run` sends that `pick` accepts (by
+    default the report query)."""
     seen: list[tuple[str, Any]] = []
 
     def capture(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
@@ -171,7 +180,7 @@ def plan_of(engine: Engine, session_run: Callable[[], None]) -> list[str]:
         session_run()
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    statement, params = next((s, p) for s, p in reversed(seen) if "GROUP BY" in s)
+    statement, params = next((s, p) for s, p in reversed(seen) if pick(s))
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     raw = engine.raw_connection()
     try:
